@@ -1,0 +1,64 @@
+"""Command line: ``python -m autograder grade NOTEBOOK [--json]`` and ``list``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .core import DEFAULT_SEED, all_assignments
+from .notebook import NotebookError
+
+
+def _table(report) -> str:
+    width = max([len(r.id) for r in report.items] + [10])
+    lines = [f"{report.assignment}: {report.total:g} / {report.max:g} points (autograded)"]
+    for r in report.items:
+        mark = "ok " if r.points >= r.max_points else ("~  " if r.points > 0 else "x  ")
+        reason = r.reason.split(": ", 1)[1] if ": " in r.reason else r.reason
+        lines.append(f"  {mark}{r.id:<{width}} {r.points:>5g} / {r.max_points:<4g} {reason}")
+    if report.manual:
+        pts = sum(m["max_points"] for m in report.manual)
+        lines.append(f"  + {len(report.manual)} written answers ({pts:g} points) for a TA to grade by hand")
+    for n in report.notes:
+        lines.append(f"  note: {n}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m autograder", description="Grade course-kit notebooks.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("grade", help="grade one submitted notebook")
+    g.add_argument("notebook")
+    g.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
+    g.add_argument("--assignment", help="assignment id (default: read from the notebook)")
+    g.add_argument("--item", action="append", help="grade only this item (repeatable)")
+    g.add_argument("--seed", type=int, default=DEFAULT_SEED, help=argparse.SUPPRESS)
+    sub.add_parser("list", help="list assignments and their graded items")
+    args = p.parse_args(argv)
+
+    if args.cmd == "list":
+        for hw in all_assignments():
+            print(f"{hw.id} ({hw.notebook}): {hw.max_points:g} points")
+            for it in hw.items:
+                print(f"  {it.id:<32} {it.points:>4g}  {it.title}")
+        return 0
+
+    from .grading import grade_notebook
+
+    try:
+        report = grade_notebook(args.notebook, args.assignment, args.item, args.seed)
+    except NotebookError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyError as e:
+        print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(_table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Graded items, the registry of assignments, and the checks judges use.
+
+An *item* (``hw1.batchnorm_backward``, 10 points) has two halves:
+
+* ``probe(ns, seed)`` runs in the child process, next to the student's code. It
+  calls the student's functions (through ``ns``) on inputs it builds from ``seed``
+  and returns plain data: numbers, strings, lists, dicts and NumPy arrays.
+* ``judge(out, seed, ck)`` runs in the trusted grading process, which never ran
+  student code. It rebuilds the same inputs from ``seed``, computes its own
+  references (PyTorch autograd, numeric gradients, library calls) and awards
+  points part by part through the :class:`Checker` ``ck``.
+
+Nothing the probe returns can make the judge pass unless the values are right.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+from typing import Any, Callable
+
+import numpy as np
+
+DEFAULT_SEED = 2024
+
+
+class Fail(Exception):
+    """A check failed; the message is shown to the student."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Bad:
+    """Stands in for a value the student's code did not produce properly.
+
+    ``kind`` is ``"error"`` (the call raised), ``"type"`` (the value could not be
+    turned into plain data) or ``"missing"``.
+    """
+
+    kind: str
+    message: str
+
+    def describe(self, what: str) -> str:
+        if self.kind == "error":
+            return f"{what}: the call raised {self.message}"
+        if self.kind == "type":
+            return f"{what}: returned {self.message}, which is not plain data (numbers, lists, NumPy arrays)"
+        return f"{what}: {self.message}"
+
+
+@dataclasses.dataclass
+class Item:
+    id: str
+    points: float
+    functions: tuple[str, ...]
+    probe: Callable[..., dict]
+    judge: Callable[..., None]
+    title: str = ""
+    timeout: float = 30.0
+    # Modules the student's code may not import while this item runs: the
+    # exercise is to write the thing yourself.
+    forbid: tuple[str, ...] = ()
+    memory_mb: int = 2048
+
+    @property
+    def short(self) -> str:
+        return self.id.split(".", 1)[1]
+
+
+@dataclasses.dataclass
+class Assignment:
+    id: str
+    notebook: str
+    items: list[Item]
+    # Where the long runs of the notebook are skipped while grading.
+    title: str = ""
+
+    def item(self, item_id: str) -> Item:
+        for it in self.items:
+            if it.id == item_id or it.short == item_id:
+                return it
+        raise KeyError(f"no item {item_id!r} in {self.id}")
+
+    @property
+    def max_points(self) -> float:
+        return float(sum(it.points for it in self.items))
+
+
+ASSIGNMENT_MODULES = {"hw1": "autograder.hw1"}
+
+
+def get_assignment(name: str) -> Assignment:
+    if name not in ASSIGNMENT_MODULES:
+        raise KeyError(f"unknown assignment {name!r}; known: {', '.join(sorted(ASSIGNMENT_MODULES))}")
+    return importlib.import_module(ASSIGNMENT_MODULES[name]).ASSIGNMENT
+
+
+def all_assignments() -> list[Assignment]:
+    return [get_assignment(n) for n in sorted(ASSIGNMENT_MODULES)]
+
+
+def find_item(item_id: str) -> Item:
+    hw = item_id.split(".", 1)[0]
+    return get_assignment(hw).item(item_id)
+
+
+# --------------------------------------------------------------------------
+# Checker: points part by part, with a reason for every part that failed.
+
+
+class Checker:
+    def __init__(self, points: float):
+        self.points = float(points)
+        self.parts: list[tuple[str, float, bool, str]] = []
+
+    @contextlib.contextmanager
+    def part(self, name: str, weight: float = 1.0):
+        """``with ck.part("dx", 2): ...`` -- the block passes unless it raises."""
+        try:
+            yield
+        except Fail as e:
+            self.parts.append((name, weight, False, str(e)))
+        except Exception as e:  # a value so odd that a comparison broke
+            self.parts.append((name, weight, False, f"{name}: could not be checked ({type(e).__name__}: {e})"))
+        else:
+            self.parts.append((name, weight, True, ""))
+
+    def result(self) -> tuple[float, str]:
+        total = sum(w for _, w, _, _ in self.parts)
+        if total == 0:
+            return 0.0, "no check ran"
+        got = sum(w for _, w, ok, _ in self.parts if ok)
+        pts = round(self.points * got / total, 2)
+        # One message per failed part (the first case that failed), so a reason
+        # stays one line however many cases a part checks.
+        first: dict[str, str] = {}
+        more: dict[str, int] = {}
+        for name, _, ok, msg in self.parts:
+            if ok:
+                continue
+            if name in first:
+                more[name] = more.get(name, 0) + 1
+            else:
+                first[name] = msg
+        if not first:
+            return pts, "all checks passed"
+        msgs = [m + (f" (and {more[n]} more case{'s' if more[n] > 1 else ''})" if n in more else "") for n, m in first.items()]
+        return pts, "; ".join(msgs)
+
+
+# --------------------------------------------------------------------------
+# Staged comparisons: type, then shape, then values; each with its own message.
+
+
+def rel_error(a: np.ndarray, b: np.ndarray) -> float:
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    den = max(float(np.max(np.abs(a) + np.abs(b), initial=0.0)), 1e-12)
+    return float(np.max(np.abs(a - b), initial=0.0)) / den
+
+
+def unwrap(value: Any, what: str) -> Any:
+    if isinstance(value, Bad):
+        raise Fail(value.describe(what))
+    return value
+
+
+def expect_array(got: Any, want: np.ndarray, what: str, tol: float = 1e-6, context: str = "") -> np.ndarray:
+    """Type, shape, finiteness and values, each failing with its own message.
+
+    ``tol`` bounds ``max|a-b| / max(|a|+|b|)`` (relative to the largest entry).
+    """
+    got = unwrap(got, what)
+    want = np.asarray(want)
+    ctx = f" ({context})" if context else ""
+    if isinstance(got, (list, tuple)) or np.isscalar(got):
+        try:
+            got = np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise Fail(f"{what}: expected a NumPy array, got {type(got).__name__}")
+    if not isinstance(got, np.ndarray):
+        raise Fail(f"{what}: expected a NumPy array, got {type(got).__name__}")
+    if got.shape != want.shape:
+        raise Fail(f"{what}: wrong shape {tuple(got.shape)}, expected {tuple(want.shape)}{ctx}")
+    if got.dtype.kind not in "fiub":
+        raise Fail(f"{what}: expected a numeric array, got dtype {got.dtype}")
+    if not np.all(np.isfinite(got)):
+        raise Fail(f"{what}: contains NaN or inf{ctx}")
+    err = rel_error(got, want)
+    if not err <= tol:
+        raise Fail(f"{what}: wrong values, max relative error {err:.1e}{ctx}")
+    return got
+
+
+def expect_number(got: Any, want: float, what: str, tol: float = 1e-6, context: str = "") -> float:
+    got = unwrap(got, what)
+    if isinstance(got, np.ndarray) and got.size == 1:
+        got = got.reshape(()).item()
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        raise Fail(f"{what}: expected a number, got {type(got).__name__}")
+    if not np.isfinite(got):
+        raise Fail(f"{what}: is {got}")
+    ctx = f" ({context})" if context else ""
+    if abs(got - want) > tol * max(1.0, abs(want)):
+        raise Fail(f"{what}: got {got:.6g}, expected {want:.6g}{ctx}")
+    return float(got)
+
+
+def expect_equal(got: Any, want: Any, what: str, context: str = "") -> Any:
+    got = unwrap(got, what)
+    if _normalise(got) != _normalise(want):
+        ctx = f" ({context})" if context else ""
+        raise Fail(f"{what}: got {_short(got)}, expected {_short(want)}{ctx}")
+    return got
+
+
+def _normalise(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return _normalise(v.tolist())
+    if isinstance(v, (list, tuple)):
+        return tuple(_normalise(x) for x in v)
+    if isinstance(v, dict):
+        return {k: _normalise(x) for k, x in v.items()}
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _short(v: Any, n: int = 80) -> str:
+    s = repr(v)
+    return s if len(s) <= n else s[: n - 3] + "..."

@@ -1,0 +1,164 @@
+"""Grade a notebook (or a list of code cells) item by item.
+
+For each item: fork a child (see :mod:`autograder.sandbox`) that loads the
+student's definitions and runs the item's probe; then, in this process, which
+never executed student code, run the item's judge on what came back.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import traceback
+from pathlib import Path
+
+from . import notebook as nbmod
+from .core import DEFAULT_SEED, Assignment, Bad, Checker, Item, get_assignment
+from .sandbox import MissingFunction, Namespace, forbid_modules, load_definitions, run_child, seed_everything
+
+
+def _pin_threads() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:
+            pass
+    except ImportError:
+        pass
+
+
+@dataclasses.dataclass
+class ItemResult:
+    id: str
+    points: float
+    max_points: float
+    reason: str
+    seconds: float = 0.0
+    grader_error: bool = False
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "points": self.points, "max_points": self.max_points, "reason": self.reason}
+
+
+@dataclasses.dataclass
+class Report:
+    assignment: str
+    items: list[ItemResult]
+    manual: list[dict]
+    notes: list[str]
+    seconds: float
+
+    @property
+    def total(self) -> float:
+        return round(sum(r.points for r in self.items), 2)
+
+    @property
+    def max(self) -> float:
+        return round(sum(r.max_points for r in self.items), 2)
+
+    def as_dict(self) -> dict:
+        return {
+            "assignment": self.assignment,
+            "total": self.total,
+            "max": self.max,
+            "items": [r.as_dict() for r in self.items],
+            "manual": self.manual,
+            "notes": self.notes,
+        }
+
+    def item(self, item_id: str) -> ItemResult:
+        for r in self.items:
+            if r.id == item_id or r.id.split(".", 1)[1] == item_id:
+                return r
+        raise KeyError(item_id)
+
+
+def _first_problem(problems: list[str], names: tuple[str, ...]) -> str:
+    """A load problem that may explain why ``names`` are missing."""
+    return f" ({problems[0]})" if problems else ""
+
+
+def grade_item(item: Item, extracted: nbmod.Extracted, seed: int = DEFAULT_SEED) -> ItemResult:
+    defined = extracted.defined()
+    missing = [f for f in item.functions if f not in defined]
+    if missing:
+        names = ", ".join(f"`{m}`" for m in missing)
+        hint = _first_problem(extracted.problems, item.functions)
+        return ItemResult(item.id, 0.0, item.points, f"{item.short}: {names} not found in the notebook (renamed or deleted?){hint}")
+
+    def body() -> dict:
+        forbid_modules(item.forbid)
+        namespace: dict = {"__name__": "__submission__"}
+        problems = load_definitions(extracted.snippets, namespace)
+        seed_everything(seed, with_torch="torch" not in item.forbid)
+        ns = Namespace(namespace)
+        absent = [f for f in item.functions if f not in namespace]
+        if absent:
+            return {"__load__": problems, "__absent__": absent}
+        try:
+            out = item.probe(ns, seed)
+        except MissingFunction as e:
+            return {"__load__": problems, "__absent__": [str(e)]}
+        return {"__load__": problems, "out": out}
+
+    outcome = run_child(body, timeout=item.timeout, memory_mb=item.memory_mb)
+    if outcome.status == "timeout":
+        return ItemResult(item.id, 0.0, item.points, f"{item.short}: timed out after {item.timeout:g} s (an endless loop, or far too slow?)", outcome.seconds)
+    if outcome.status != "ok" or not isinstance(outcome.payload, dict):
+        last = outcome.stderr_tail.splitlines()[-1] if outcome.stderr_tail else ""
+        why = f"; last error: {last}" if last else ""
+        return ItemResult(item.id, 0.0, item.points, f"{item.short}: the code stopped the grading process before returning results ({outcome.exit_info}: os._exit, a crash or the {item.memory_mb} MB memory cap?){why}", outcome.seconds)
+    payload = outcome.payload
+    if payload.get("__absent__"):
+        absent = payload["__absent__"]
+        load = [p for p in payload.get("__load__", []) if isinstance(p, str)]
+        hint = f" ({load[0]})" if load else ""
+        names = ", ".join(f"`{a}`" for a in absent)
+        return ItemResult(item.id, 0.0, item.points, f"{item.short}: {names} could not be defined{hint}", outcome.seconds)
+    ck = Checker(item.points)
+    try:
+        item.judge(payload.get("out"), seed, ck)
+        points, reason = ck.result()
+        err = False
+    except Exception as e:  # a bug in the grader itself: say so loudly
+        points, reason, err = 0.0, f"internal grader error, tell the course staff: {type(e).__name__}: {e}", True
+        traceback.print_exc()
+    return ItemResult(item.id, points, item.points, f"{item.short}: {reason}", outcome.seconds, err)
+
+
+def grade_cells(cells: list[str], assignment: Assignment | str, items: list[str] | None = None,
+                seed: int = DEFAULT_SEED, manual: list[dict] | None = None, notes: list[str] | None = None) -> Report:
+    _pin_threads()
+    if isinstance(assignment, str):
+        assignment = get_assignment(assignment)
+    start = time.monotonic()
+    extracted = nbmod.extract(cells)
+    chosen = assignment.items if items is None else [assignment.item(i) for i in items]
+    results = [grade_item(it, extracted, seed) for it in chosen]
+    return Report(assignment.id, results, manual or [], (notes or []) + extracted.problems, time.monotonic() - start)
+
+
+def detect_assignment(nb: dict, path: Path) -> str | None:
+    from .core import ASSIGNMENT_MODULES
+
+    name = nbmod.notebook_assignment(nb)
+    if name in ASSIGNMENT_MODULES:
+        return name
+    for hw in ASSIGNMENT_MODULES:
+        if get_assignment(hw).notebook == path.name or path.stem == hw or path.parent.name == hw:
+            return hw
+    return None
+
+
+def grade_notebook(path: str | Path, assignment: str | None = None, items: list[str] | None = None,
+                   seed: int = DEFAULT_SEED) -> Report:
+    path = Path(path)
+    nb = nbmod.read_notebook(path)
+    hw = assignment or detect_assignment(nb, path)
+    if hw is None:
+        raise nbmod.NotebookError(f"cannot tell which assignment {path} belongs to; pass --assignment")
+    return grade_cells(nbmod.code_cells(nb), hw, items, seed, manual=nbmod.manual_cells(nb))

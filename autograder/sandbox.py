@@ -1,0 +1,336 @@
+"""Running student code in a child process and getting plain data back.
+
+The grading process imports NumPy and torch once, then forks one child per graded
+item. The child starts a session of its own, caps its memory, file sizes and CPU
+time, hides the modules the exercise forbids, loads the student's definitions and
+runs the item's probe. Results come back as files in a private folder: JSON for
+plain values and ``.npy`` for arrays, read with ``allow_pickle=False``. The parent
+waits with a wall-clock limit and kills the child's whole process group.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.abc
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .core import Bad
+
+MAX_FILE_BYTES = 64 * 2**20
+MAX_RESULT_BYTES = 256 * 2**20
+STATEMENT_SECONDS = 2.0
+
+
+# --------------------------------------------------------------------------
+# Plain-data encoding (child side) and decoding (parent side).
+
+
+def encode(value: Any, folder: Path, counter: list[int], depth: int = 0) -> Any:
+    if depth > 20:
+        return {"__bad__": "type", "msg": "a structure nested too deeply"}
+    if isinstance(value, Bad):
+        return {"__bad__": value.kind, "msg": value.message}
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)) and type(value) in (int, float, bool):
+        if isinstance(value, float) and not np.isfinite(value):
+            return {"__float__": repr(value)}
+        return value
+    if isinstance(value, np.generic):
+        return encode(value.item(), folder, counter, depth + 1)
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biufc":
+            return {"__bad__": "type", "msg": f"an array of dtype {value.dtype}"}
+        counter[0] += 1
+        name = f"a{counter[0]}.npy"
+        np.save(folder / name, np.ascontiguousarray(value), allow_pickle=False)
+        return {"__npy__": name}
+    if isinstance(value, (list, tuple)):
+        return {"__seq__": type(value).__name__, "items": [encode(v, folder, counter, depth + 1) for v in value]}
+    if isinstance(value, dict):
+        return {"__dict__": [[encode(k, folder, counter, depth + 1), encode(v, folder, counter, depth + 1)] for k, v in value.items()]}
+    return {"__bad__": "type", "msg": f"an object of type {type(value).__name__}"}
+
+
+def decode(obj: Any, folder: Path) -> Any:
+    if isinstance(obj, dict):
+        if "__npy__" in obj:
+            name = str(obj["__npy__"])
+            if "/" in name or name.startswith("."):
+                return Bad("type", "a bad array reference")
+            return np.load(folder / name, allow_pickle=False)
+        if "__bad__" in obj:
+            return Bad(str(obj["__bad__"]), str(obj.get("msg", "")))
+        if "__float__" in obj:
+            return float(obj["__float__"])
+        if "__seq__" in obj:
+            items = [decode(v, folder) for v in obj.get("items", [])]
+            return tuple(items) if obj["__seq__"] == "tuple" else items
+        if "__dict__" in obj:
+            out = {}
+            for k, v in obj["__dict__"]:
+                k = decode(k, folder)
+                try:
+                    out[k] = decode(v, folder)
+                except TypeError:  # an unhashable key
+                    out[repr(k)] = decode(v, folder)
+            return out
+        return Bad("type", "an unexpected structure")
+    return obj
+
+
+# --------------------------------------------------------------------------
+# The student's namespace, as the probe sees it.
+
+
+class MissingFunction(Exception):
+    pass
+
+
+def _error_text(e: BaseException) -> str:
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    msg = msg[:200]
+    return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
+
+
+class Namespace:
+    """What the probe uses to reach the student's code."""
+
+    def __init__(self, globals_: dict):
+        self.globals = globals_
+
+    def get(self, name: str) -> Any:
+        if name not in self.globals:
+            raise MissingFunction(name)
+        return self.globals[name]
+
+    def call(self, name: str, *args, **kwargs) -> Any:
+        """Call the student's ``name``; an exception comes back as a ``Bad``."""
+        try:
+            fn = self.get(name)
+        except MissingFunction:
+            return Bad("missing", f"`{name}` is not defined")
+        return self.guard(fn, *args, **kwargs)
+
+    @staticmethod
+    def guard(fn: Callable, *args, **kwargs) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NotImplementedError:
+            return Bad("error", "NotImplementedError (not implemented yet)")
+        except BaseException as e:  # SystemExit and KeyboardInterrupt included
+            return Bad("error", _error_text(e))
+
+
+class _Blocker(importlib.abc.MetaPathFinder):
+    def __init__(self, names: tuple[str, ...]):
+        self.names = names
+
+    def find_spec(self, fullname, path=None, target=None):
+        for n in self.names:
+            if fullname == n or fullname.startswith(n + "."):
+                raise ImportError(f"`{fullname}` is not allowed in this exercise: write it yourself")
+        return None
+
+
+def forbid_modules(names: tuple[str, ...]) -> None:
+    if not names:
+        return
+    for mod in list(sys.modules):
+        if any(mod == n or mod.startswith(n + ".") for n in names):
+            sys.modules[mod] = None  # type: ignore[assignment]
+    sys.meta_path.insert(0, _Blocker(names))
+
+
+class _StatementTimeout(BaseException):
+    pass
+
+
+def load_definitions(snippets, namespace: dict) -> list[str]:
+    """Execute the kept statements one by one; return what went wrong, per statement."""
+    problems = []
+
+    def on_alarm(signum, frame):
+        raise _StatementTimeout()
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        for s in snippets:
+            try:
+                code = compile(s.source, f"<code cell {s.cell}>", "exec")
+            except SyntaxError as e:
+                problems.append(f"{s.where}: syntax error ({e.msg})")
+                continue
+            signal.setitimer(signal.ITIMER_REAL, STATEMENT_SECONDS)
+            try:
+                exec(code, namespace)
+            except _StatementTimeout:
+                problems.append(f"{s.where}: `{' '.join(s.source.split())[:60]}` took over {STATEMENT_SECONDS:g} s at top level and was skipped")
+            except BaseException as e:
+                problems.append(f"{s.where}: {_error_text(e)}")
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    return problems
+
+
+def seed_everything(seed: int, with_torch: bool) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    if with_torch and sys.modules.get("torch") is not None:
+        import torch
+
+        torch.manual_seed(seed)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.set_num_threads(1)
+
+
+# --------------------------------------------------------------------------
+# The child process.
+
+
+@dataclasses.dataclass
+class ChildOutcome:
+    status: str  # "ok", "timeout", "died"
+    payload: dict | None
+    seconds: float
+    stdout_tail: str
+    stderr_tail: str
+    exit_info: str = ""
+
+
+def _vm_size_bytes() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _child_main(work: Path, memory_mb: int, cpu_seconds: float, body: Callable[[], dict]) -> None:
+    """Runs in the forked child; never returns."""
+    code = 1
+    try:
+        os.setsid()
+        out_fd = os.open(work / "stdout.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        err_fd = os.open(work / "stderr.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.chdir(work / "cwd")
+        os.environ["NBGRADER_EXECUTION"] = "autograde"
+        os.environ["COURSE_KIT_GRADING"] = "1"
+        os.environ["MPLBACKEND"] = "Agg"
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+        if memory_mb:
+            cap = _vm_size_bytes() + memory_mb * 2**20
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+        if cpu_seconds:
+            c = int(cpu_seconds) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (c, c + 1))
+        payload = body()
+        folder = work / "result"
+        counter = [0]
+        encoded = encode(payload, folder, counter)
+        tmp = work / "result.json.part"
+        tmp.write_text(json.dumps(encoded))
+        os.replace(tmp, work / "result.json")
+        code = 0
+    except BaseException:
+        try:
+            traceback.print_exc()
+        except BaseException:
+            pass
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        os._exit(code)
+
+
+def _tail(path: Path, n: int = 600) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - n))
+            return f.read().decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def run_child(body: Callable[[], dict], timeout: float, memory_mb: int = 2048) -> ChildOutcome:
+    """Fork, run ``body`` in the child under limits, and collect what it returned."""
+    work = Path(tempfile.mkdtemp(prefix="ckgrade-"))
+    (work / "cwd").mkdir()
+    (work / "result").mkdir()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    start = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # child
+        _child_main(work, memory_mb, timeout * 1.5, body)
+    status, exit_info = "died", ""
+    try:
+        while True:
+            done, wstatus = os.waitpid(pid, os.WNOHANG)
+            if done:
+                if os.WIFEXITED(wstatus):
+                    exit_info = f"exit code {os.WEXITSTATUS(wstatus)}"
+                else:
+                    sig = os.WTERMSIG(wstatus)
+                    exit_info = f"killed by signal {signal.Signals(sig).name}"
+                break
+            if time.monotonic() - start > timeout:
+                status = "timeout"
+                _kill_group(pid)
+                os.waitpid(pid, 0)
+                break
+            time.sleep(0.005)
+    finally:
+        _kill_group(pid)
+    seconds = time.monotonic() - start
+    payload = None
+    result = work / "result.json"
+    if status != "timeout" and result.exists():
+        try:
+            if result.stat().st_size <= MAX_RESULT_BYTES:
+                payload = decode(json.loads(result.read_text()), work / "result")
+                status = "ok"
+        except (ValueError, OSError) as e:
+            exit_info += f"; unreadable result ({e})"
+    outcome = ChildOutcome(status, payload, seconds, _tail(work / "stdout.txt"), _tail(work / "stderr.txt"), exit_info)
+    shutil.rmtree(work, ignore_errors=True)
+    return outcome
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

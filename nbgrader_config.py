@@ -1,0 +1,34 @@
+"""nbgrader configuration of the course kit. The repo root is the course folder:
+source/ and release/ are committed; submitted/, autograded/, feedback/ and the
+gradebook are made by the TA's runs and ignored by git."""
+import os
+
+c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.course_id = "cnn-course-kit"
+c.CourseDirectory.root = ROOT
+# SQLite by default; a TA on several machines points this at PostgreSQL, e.g.
+# COURSE_KIT_GRADEBOOK=postgresql://user@host/gradebook
+c.CourseDirectory.db_url = os.environ.get("COURSE_KIT_GRADEBOOK", "sqlite:///" + os.path.join(ROOT, "gradebook.db"))
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# What a student sees in place of a solution.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A hidden-test cell grades the whole notebook once in a fresh process, which
+# imports torch; give it room. Student cells get the same limit.
+c.Execute.timeout = 600
+c.Execute.interrupt_on_timeout = True
+
+# Feedback must never show the hidden tests.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
+# The kernels nbgrader starts import the graders from this folder.
+os.environ["PYTHONPATH"] = ROOT + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")

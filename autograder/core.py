@@ -143,6 +143,8 @@ class Checker:
                 first[name] = msg
         if not first:
             return pts, "all checks passed"
+        if all("NotImplementedError" in m for m in first.values()):
+            return pts, "not implemented yet (the function raises NotImplementedError)"
         msgs = [m + (f" (and {more[n]} more case{'s' if more[n] > 1 else ''})" if n in more else "") for n, m in first.items()]
         return pts, "; ".join(msgs)
 

@@ -17,8 +17,16 @@ from .core import DEFAULT_SEED, Assignment, Bad, Checker, Item, get_assignment
 from .sandbox import MissingFunction, Namespace, forbid_modules, load_definitions, run_child, seed_everything
 
 
-def _pin_threads() -> None:
+def _prepare_parent() -> None:
+    """Pin threads (determinism, fork safety) and import once, in the parent, what
+    notebooks import anyway, so that forked children do not pay for it per item."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ["MPLBACKEND"] = "Agg"
+    try:
+        import matplotlib.pyplot  # noqa: F401
+        import cnnkit  # noqa: F401
+    except ImportError:
+        pass
     try:
         import torch
 
@@ -39,6 +47,7 @@ class ItemResult:
     reason: str
     seconds: float = 0.0
     grader_error: bool = False
+    load_notes: tuple = ()
 
     def as_dict(self) -> dict:
         return {"id": self.id, "points": self.points, "max_points": self.max_points, "reason": self.reason}
@@ -105,9 +114,10 @@ def grade_item(item: Item, extracted: nbmod.Extracted, seed: int = DEFAULT_SEED)
             return {"__load__": problems, "__absent__": [str(e)]}
         return {"__load__": problems, "out": out}
 
-    outcome = run_child(body, timeout=item.timeout, memory_mb=item.memory_mb)
+    timeout = item.timeout * float(os.environ.get("COURSE_KIT_TIMEOUT_SCALE", "1"))
+    outcome = run_child(body, timeout=timeout, memory_mb=item.memory_mb)
     if outcome.status == "timeout":
-        return ItemResult(item.id, 0.0, item.points, f"{item.short}: timed out after {item.timeout:g} s (an endless loop, or far too slow?)", outcome.seconds)
+        return ItemResult(item.id, 0.0, item.points, f"{item.short}: timed out after {timeout:g} s (an endless loop, or far too slow?)", outcome.seconds)
     if outcome.status != "ok" or not isinstance(outcome.payload, dict):
         last = outcome.stderr_tail.splitlines()[-1] if outcome.stderr_tail else ""
         why = f"; last error: {last}" if last else ""
@@ -119,6 +129,7 @@ def grade_item(item: Item, extracted: nbmod.Extracted, seed: int = DEFAULT_SEED)
         hint = f" ({load[0]})" if load else ""
         names = ", ".join(f"`{a}`" for a in absent)
         return ItemResult(item.id, 0.0, item.points, f"{item.short}: {names} could not be defined{hint}", outcome.seconds)
+    load_notes = tuple(p for p in payload.get("__load__", []) if isinstance(p, str))
     ck = Checker(item.points)
     try:
         item.judge(payload.get("out"), seed, ck)
@@ -127,19 +138,22 @@ def grade_item(item: Item, extracted: nbmod.Extracted, seed: int = DEFAULT_SEED)
     except Exception as e:  # a bug in the grader itself: say so loudly
         points, reason, err = 0.0, f"internal grader error, tell the course staff: {type(e).__name__}: {e}", True
         traceback.print_exc()
-    return ItemResult(item.id, points, item.points, f"{item.short}: {reason}", outcome.seconds, err)
+    return ItemResult(item.id, points, item.points, f"{item.short}: {reason}", outcome.seconds, err, load_notes)
 
 
 def grade_cells(cells: list[str], assignment: Assignment | str, items: list[str] | None = None,
                 seed: int = DEFAULT_SEED, manual: list[dict] | None = None, notes: list[str] | None = None) -> Report:
-    _pin_threads()
+    _prepare_parent()
     if isinstance(assignment, str):
         assignment = get_assignment(assignment)
     start = time.monotonic()
     extracted = nbmod.extract(cells)
     chosen = assignment.items if items is None else [assignment.item(i) for i in items]
     results = [grade_item(it, extracted, seed) for it in chosen]
-    return Report(assignment.id, results, manual or [], (notes or []) + extracted.problems, time.monotonic() - start)
+    all_notes = list(notes or []) + extracted.problems
+    for r in results:
+        all_notes += [n for n in r.load_notes if n not in all_notes]
+    return Report(assignment.id, results, manual or [], all_notes, time.monotonic() - start)
 
 
 def detect_assignment(nb: dict, path: Path) -> str | None:

@@ -75,7 +75,8 @@ def grade(item_id: str) -> float:
         report = _CACHE[key]
         result = next(r for r in report["items"] if r["id"] == item_id)
         points = max(0.0, min(float(result["points"]), float(max_points)))
-        print(f"{item_id}: {points:g} / {max_points:g} points. {result['reason']}")
+        reason = str(result["reason"]).split(": ", 1)[-1]
+        print(f"{item_id}: {points:g} / {max_points:g} points. {reason}")
         return points
     except Exception as e:  # never let anything reach stderr from a test cell
         print(f"{item_id}: 0 points, the grader could not run ({type(e).__name__}: {e})")

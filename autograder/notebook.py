@@ -3,8 +3,11 @@
 The grader keeps, from every code cell, only the top-level statements that
 *define* things: imports, ``def``, ``class`` and assignments. Bare expressions,
 loops, ``if`` blocks and magics are dropped, so a training loop at top level, a
-plot or a ``print("All tests passed")`` never runs at grading time. This module
-only parses; nothing here executes student code.
+plot or a ``print("All tests passed")`` never runs at grading time. An
+assignment that calls something (``history = train(model)``, ``dx = f(x)`` in a
+sanity check) is kept only if a kept function or class reads that name as a
+global; plain constants (``EPS = 1e-5``) are always kept. This module only
+parses; nothing here executes student code.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import ast
 import dataclasses
 import json
 import re
+import symtable
 from pathlib import Path
 
 KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
@@ -28,6 +32,8 @@ class Snippet:
     kind: str  # "import", "def", "class", "assign"
     names: tuple[str, ...]
     source: str
+    refs: frozenset = frozenset()  # global names it reads (functions' globals included)
+    has_call: bool = False
 
     @property
     def where(self) -> str:
@@ -150,8 +156,44 @@ def extract(cells: list[str]) -> Extracted:
             if getattr(node, "decorator_list", None):
                 start = min(d.lineno for d in node.decorator_list)
             text = "\n".join(lines[start - 1 : node.end_lineno])
-            snippets.append(Snippet(i, start, _kind(node), _names(node), text))
-    return Extracted(snippets, problems)
+            has_call = any(isinstance(n, ast.Call) for n in ast.walk(node)) if _kind(node) == "assign" else False
+            snippets.append(Snippet(i, start, _kind(node), _names(node), text, _global_refs(text), has_call))
+    return Extracted(_needed_only(snippets), problems)
+
+
+def _global_refs(text: str) -> frozenset:
+    """Names a statement reads from the module namespace, nested functions included."""
+    try:
+        top = symtable.symtable(text, "<cell>", "exec")
+    except SyntaxError:
+        return frozenset()
+    names = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    stack = list(top.get_children())
+    while stack:
+        t = stack.pop()
+        stack.extend(t.get_children())
+        for sym in t.get_symbols():
+            if sym.is_global() or (t.get_type() == "class" and sym.is_referenced() and not sym.is_assigned()):
+                names.add(sym.get_name())
+    return frozenset(names)
+
+
+def _needed_only(snippets: list[Snippet]) -> list[Snippet]:
+    """Drop assignments with calls that no kept definition needs (experiments)."""
+    needed: set[str] = set()
+    for s in snippets:
+        if not s.has_call:
+            needed |= s.refs
+    keep = {id(s) for s in snippets if not s.has_call}
+    changed = True
+    while changed:
+        changed = False
+        for s in snippets:
+            if id(s) not in keep and needed.intersection(s.names):
+                keep.add(id(s))
+                needed |= s.refs
+                changed = True
+    return [s for s in snippets if id(s) in keep]
 
 
 def notebook_assignment(nb: dict) -> str | None:

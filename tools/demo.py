@@ -77,6 +77,7 @@ def main(hws: list[str]) -> int:
         print(f"nbgrader autograde: {t:.1f} s for {len(STUDENTS)} submissions")
         t = nbgrader("generate_feedback", hw, "--force")
         print(f"nbgrader generate_feedback: {t:.1f} s -> feedback/<student>/{hw}/ (hidden tests cleared)")
+        (ROOT / "exports").mkdir(exist_ok=True)
         nbgrader("export", "--to", str(ROOT / "exports" / "grades.csv"))
         print("grades exported to exports/grades.csv")
 

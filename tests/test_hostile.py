@@ -1,0 +1,189 @@
+"""The command-line grader on broken and hostile HW1 submissions.
+
+Each case is a real notebook run through ``python -m autograder grade --json``:
+the damaged item loses its points with a reason a student can act on, and every
+other item keeps its full points.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from autograder.submissions import make_submission, write
+from tests.kit import ROOT, release_path, source_notebook
+
+BN_F, BN_B = "hw1.batchnorm_forward", "hw1.batchnorm_backward"
+
+
+def run_cli(path, *extra, env=None, timeout=300):
+    e = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "autograder", "grade", str(path), *extra],
+                          capture_output=True, text=True, cwd=ROOT, env=e, timeout=timeout)
+
+
+def submission(tmp_path, replace=None, extra_cells=(), name="hw1.ipynb"):
+    release = json.loads(release_path("hw1").read_text())
+    nb = make_submission(release, source_notebook("hw1"), replace=replace)
+    for src in extra_cells:
+        nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": src})
+    return write(nb, tmp_path / name)
+
+
+def grade(tmp_path, items=(BN_F, BN_B), env=None, **kw):
+    path = submission(tmp_path, **kw)
+    args = ["--json"] + [a for i in items for a in ("--item", i)]
+    proc = run_cli(path, *args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    return {r["id"]: r for r in report["items"]}, report
+
+
+def full(r):
+    return r["points"] == r["max_points"]
+
+
+def test_reference_json_shape(tmp_path):
+    items, report = grade(tmp_path)
+    assert set(report) >= {"assignment", "total", "max", "items"}
+    assert report["assignment"] == "hw1"
+    assert all(set(r) == {"id", "points", "max_points", "reason"} for r in report["items"])
+    assert report["total"] == report["max"] == sum(r["max_points"] for r in report["items"])
+
+
+def test_malformed_json_is_a_clear_error(tmp_path):
+    bad = tmp_path / "hw1.ipynb"
+    bad.write_text('{"cells": [ {"cell_type": "code", ')
+    proc = run_cli(bad, "--json")
+    assert proc.returncode == 2
+    assert "not valid notebook JSON" in proc.stderr and proc.stdout == ""
+
+
+def test_json_that_is_not_a_notebook(tmp_path):
+    bad = tmp_path / "hw1.ipynb"
+    bad.write_text("[1, 2, 3]")
+    proc = run_cli(bad)
+    assert proc.returncode == 2 and "not a Jupyter notebook" in proc.stderr
+
+
+def test_missing_file(tmp_path):
+    proc = run_cli(tmp_path / "nope.ipynb", "--assignment", "hw1")
+    assert proc.returncode == 2 and "cannot read" in proc.stderr
+
+
+def test_deleted_function(tmp_path):
+    items, _ = grade(tmp_path, replace={"batchnorm_backward": "# I gave up\n"})
+    assert items[BN_B]["points"] == 0 and "not found" in items[BN_B]["reason"]
+    assert full(items[BN_F])
+
+
+def test_renamed_function(tmp_path):
+    src = "def batchnorm_backward_v2(dout, cache):\n    return dout, dout[0], dout[0]\n"
+    items, _ = grade(tmp_path, replace={"batchnorm_backward": src})
+    assert items[BN_B]["points"] == 0 and "`batchnorm_backward` not found" in items[BN_B]["reason"]
+    assert full(items[BN_F])
+
+
+def test_syntax_error_cell_is_named(tmp_path):
+    items, report = grade(tmp_path, replace={"batchnorm_backward": "def batchnorm_backward(dout, cache)\n    return 1\n"})
+    assert items[BN_B]["points"] == 0 and "syntax error" in items[BN_B]["reason"]
+    assert full(items[BN_F])
+
+
+def test_wrong_shape(tmp_path):
+    src = ("def batchnorm_backward(dout, cache):\n    x_hat, gamma, inv = cache\n"
+           "    return dout[:, :-1], (dout * x_hat).sum(0), dout.sum(0)\n")
+    items, _ = grade(tmp_path, replace={"batchnorm_backward": src})
+    r = items[BN_B]
+    assert 0 < r["points"] < r["max_points"] and "wrong shape" in r["reason"]
+
+
+def test_wrong_dtype(tmp_path):
+    src = ("def batchnorm_backward(dout, cache):\n    x_hat, gamma, inv = cache\n"
+           "    return dout.astype(str), (dout * x_hat).sum(0), dout.sum(0)\n")
+    items, _ = grade(tmp_path, replace={"batchnorm_backward": src})
+    assert items[BN_B]["points"] < items[BN_B]["max_points"] and "dtype" in items[BN_B]["reason"]
+
+
+def test_function_that_raises(tmp_path):
+    src = "def batchnorm_backward(dout, cache):\n    raise ValueError('shapes do not match')\n"
+    items, _ = grade(tmp_path, replace={"batchnorm_backward": src})
+    assert items[BN_B]["points"] == 0 and "ValueError: shapes do not match" in items[BN_B]["reason"]
+    assert full(items[BN_F])
+
+
+def test_infinite_loop_times_out_alone(tmp_path):
+    src = "def batchnorm_backward(dout, cache):\n    while True:\n        pass\n"
+    items, _ = grade(tmp_path, replace={"batchnorm_backward": src}, env={"COURSE_KIT_TIMEOUT_SCALE": "0.1"})
+    assert items[BN_B]["points"] == 0 and "timed out" in items[BN_B]["reason"]
+    assert full(items[BN_F])
+
+
+def test_memory_bomb(tmp_path):
+    src = "def batchnorm_backward(dout, cache):\n    hog = np.ones((1 << 40,), dtype=np.uint8)\n    return hog, hog, hog\n"
+    items, _ = grade(tmp_path, replace={"batchnorm_backward": src})
+    assert items[BN_B]["points"] == 0 and "MemoryError" in items[BN_B]["reason"]
+    assert full(items[BN_F])
+
+
+@pytest.mark.parametrize("exit_call", ["sys.exit(0)", "os._exit(0)", "os.kill(os.getpid(), 9)"])
+def test_exiting_inside_a_solution(tmp_path, exit_call):
+    src = f"def batchnorm_backward(dout, cache):\n    import os, sys\n    {exit_call}\n"
+    items, _ = grade(tmp_path, replace={"batchnorm_backward": src})
+    assert items[BN_B]["points"] == 0
+    assert full(items[BN_F])
+
+
+def test_exit_at_top_level_does_not_stop_grading(tmp_path):
+    items, _ = grade(tmp_path, extra_cells=["import sys\nstopped = sys.exit(0)\n"])
+    assert full(items[BN_F]) and full(items[BN_B])
+
+
+WRONG_BACKWARD = "def batchnorm_backward(dout, cache):\n    x_hat, gamma, inv = cache\n    return dout * gamma * inv, (dout * x_hat).sum(0), dout.sum(0)\n"
+
+
+def test_monkeypatched_allclose_does_not_help(tmp_path):
+    patch = ("import numpy as np\nnp.allclose = lambda *a, **k: True\nnp.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), bool)\n"
+             "np.testing.assert_allclose = lambda *a, **k: None\n"
+             "try:\n    import torch\n    torch.allclose = lambda *a, **k: True\nexcept ImportError:\n    pass\n")
+    items, _ = grade(tmp_path, replace={"batchnorm_backward": WRONG_BACKWARD}, extra_cells=[patch])
+    assert items[BN_B]["points"] < items[BN_B]["max_points"] and "dx" in items[BN_B]["reason"]
+
+
+def test_printing_all_tests_passed_does_not_help(tmp_path):
+    items, _ = grade(tmp_path, replace={"batchnorm_backward": WRONG_BACKWARD},
+                     extra_cells=['print("All tests passed! 10/10")\n', 'import sys\nprint("ok", file=sys.stderr)\n'])
+    assert items[BN_B]["points"] < items[BN_B]["max_points"]
+
+
+def test_stderr_output_costs_nothing(tmp_path):
+    # A correct solution that also writes to stderr keeps its points.
+    from autograder.submissions import solution_text
+
+    cell = next(c for c in source_notebook("hw1")["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "batchnorm_backward")
+    src = solution_text(cell["source"]).replace('"""\n', '"""\n    import sys\n    print("debug: in backward", file=sys.stderr)\n', 1)
+    items, _ = grade(tmp_path, replace={"batchnorm_backward": src})
+    assert full(items[BN_B]), items[BN_B]["reason"]
+
+
+def test_hour_long_top_level_training_is_skipped(tmp_path):
+    loop = "import time\nfor epoch in range(3600):\n    time.sleep(1)\n"
+    assigned = ("def train_for_an_hour():\n    import time\n    time.sleep(3600)\n    return 1\n"
+                "history = train_for_an_hour()\n")
+    # A global that a function needs is computed, but within a 2 s limit.
+    needed = "def uses_model(x):\n    return MODEL + x\nMODEL = train_for_an_hour()\n"
+    items, report = grade(tmp_path, extra_cells=[loop, assigned, needed])
+    assert full(items[BN_F]) and full(items[BN_B])
+    notes = [n for n in report["notes"] if "took over" in n]
+    assert len(notes) == 1 and "MODEL = train_for_an_hour()" in notes[0]
+
+
+def test_blank_release_scores_zero_with_reasons(tmp_path):
+    proc = run_cli(release_path("hw1"), "--json")
+    assert proc.returncode == 0
+    report = json.loads(proc.stdout)
+    assert report["total"] == 0
+    assert all("not implemented" in r["reason"] for r in report["items"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from .core import DEFAULT_SEED, all_assignments
@@ -34,7 +35,47 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--item", action="append", help="grade only this item (repeatable)")
     g.add_argument("--seed", type=int, default=DEFAULT_SEED, help=argparse.SUPPRESS)
     sub.add_parser("list", help="list assignments and their graded items")
+    b = sub.add_parser("grade-all", help="grade a folder of submissions: SUBMISSIONS_DIR/<student>/<assignment>/*.ipynb")
+    b.add_argument("submissions")
+    b.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    b.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="grading processes (default: one per core)")
+    b.add_argument("--out", default=None, help="results folder (default: SUBMISSIONS_DIR/../autograder-results)")
+    b.add_argument("--csv", default=None, help="CSV of grades (default: OUT/grades.csv)")
+    b.add_argument("--gradebook", default=None, metavar="DB_URL",
+                   help="also store the points in this nbgrader gradebook, e.g. sqlite:///gradebook.db")
+    b.add_argument("--no-progress", action="store_true")
+    sub.add_parser("worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+
+    if args.cmd == "worker":
+        from .batch import worker_main
+
+        return worker_main()
+
+    if args.cmd == "grade-all":
+        from pathlib import Path
+
+        from . import batch
+
+        subs = Path(args.submissions)
+        if not subs.is_dir():
+            print(f"error: {subs} is not a folder", file=sys.stderr)
+            return 2
+        out = Path(args.out) if args.out else subs.resolve().parent / "autograder-results"
+        jobs = batch.discover(subs, args.assignment)
+        if not jobs:
+            print(f"error: no submissions found under {subs} (expected <student>/<assignment>/<notebook>.ipynb)", file=sys.stderr)
+            return 2
+        counts = batch.run(jobs, out, workers=args.workers, progress=not args.no_progress)
+        rows = batch.load_results(out)
+        csv_path = Path(args.csv) if args.csv else out / "grades.csv"
+        batch.write_csv(out, rows, csv_path)
+        print(f"{counts['total']} submissions: {counts['graded']} graded now, {counts['skipped']} already graded, "
+              f"{counts['errors']} could not be graded; results in {out}, grades in {csv_path}")
+        if args.gradebook:
+            n = batch.write_gradebook(rows, args.gradebook)
+            print(f"gradebook {args.gradebook}: {n} submissions stored")
+        return 0
 
     if args.cmd == "list":
         for hw in all_assignments():

@@ -126,3 +126,27 @@ def _solution_lines(hw: str) -> list[str]:
             elif inside and len(line.strip()) >= 30:
                 out.append(html.escape(line.strip(), quote=False))
     return out
+
+
+def test_batch_grader_fills_the_gradebook_like_autograde(course, graded):
+    """grade-all --gradebook stores the same points nbgrader autograde stored."""
+    from nbgrader.api import Gradebook
+
+    before = {(hw, s): _scores(course, hw, s)[0] for hw in ASSIGNMENTS for s in STUDENTS}
+    with Gradebook("sqlite:///" + str(course / "gradebook.db")) as gb:  # forget autograde's points
+        for hw in ASSIGNMENTS:
+            for s in STUDENTS:
+                for nb in gb.find_submission(hw, s).notebooks:
+                    for g in nb.grades:
+                        g.auto_score = 0.0
+        gb.db.commit()
+    assert all(v == 0 for hw in ASSIGNMENTS for s in STUDENTS for v in _scores(course, hw, s)[0].values())
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade-all", str(course / "submitted"), "--no-progress",
+                           "--gradebook", "sqlite:///" + str(course / "gradebook.db")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    after = {(hw, s): _scores(course, hw, s)[0] for hw in ASSIGNMENTS for s in STUDENTS}
+    assert after == before
+    nbgrader(course, "export", "--to", str(course / "grades.csv"))
+    assert "ref" in (course / "grades.csv").read_text()

@@ -225,11 +225,33 @@ def _vm_size_bytes() -> int:
     return 0
 
 
+CLONE_NEWNET = 0x40000000
+
+
+def cut_network() -> bool:
+    """Move this process into a new, empty network namespace (no interface but a
+    loopback that is down). Needs CAP_SYS_ADMIN, or an unprivileged user namespace;
+    returns False where the system allows neither (then the network stays)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(CLONE_NEWNET) == 0:
+            return True
+        if libc.unshare(0x10000000 | CLONE_NEWNET) == 0:  # CLONE_NEWUSER as well
+            return True
+    except (OSError, AttributeError):
+        pass
+    return False
+
+
 def _child_main(work: Path, memory_mb: int, cpu_seconds: float, body: Callable[[], dict]) -> None:
     """Runs in the forked child; never returns."""
     code = 1
     try:
         os.setsid()
+        if not cut_network():
+            (work / "no-netns").touch()
         out_fd = os.open(work / "stdout.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         err_fd = os.open(work / "stderr.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)

@@ -187,3 +187,36 @@ def test_blank_release_scores_zero_with_reasons(tmp_path):
     report = json.loads(proc.stdout)
     assert report["total"] == 0
     assert all("not implemented" in r["reason"] for r in report["items"])
+
+
+def test_no_network_from_student_code(tmp_path):
+    import socket
+
+    from autograder.sandbox import cut_network
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    src = ("def batchnorm_backward(dout, cache):\n    import socket\n"
+           f"    socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'leak')\n"
+           "    return dout, dout[0], dout[0]\n")
+    try:
+        items, _ = grade(tmp_path, replace={"batchnorm_backward": src})
+        server.settimeout(0.5)
+        try:
+            conn, _ = server.accept()
+            connected = True
+            conn.close()
+        except OSError:
+            connected = False
+    finally:
+        server.close()
+    probe = os.fork()
+    if probe == 0:  # can this machine make network namespaces at all?
+        os._exit(0 if cut_network() else 1)
+    can_isolate = os.waitpid(probe, 0)[1] == 0
+    if can_isolate:
+        assert not connected, "student code reached a server on loopback"
+        assert "Network is unreachable" in items[BN_B]["reason"] or "OSError" in items[BN_B]["reason"]
+    assert items[BN_B]["points"] < items[BN_B]["max_points"]

@@ -175,7 +175,9 @@ def load_definitions(snippets, namespace: dict) -> list[str]:
             except SyntaxError as e:
                 problems.append(f"{s.where}: syntax error ({e.msg})")
                 continue
-            signal.setitimer(signal.ITIMER_REAL, STATEMENT_SECONDS)
+            # Imports may be slow the first time (scikit-learn, scipy) and a half-done
+            # import breaks the module: only the item's own timeout bounds them.
+            signal.setitimer(signal.ITIMER_REAL, 0 if s.kind == "import" else STATEMENT_SECONDS)
             try:
                 exec(code, namespace)
             except _StatementTimeout:

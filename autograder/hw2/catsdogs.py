@@ -1,0 +1,2 @@
+"""HW2 items: catsdogs (being written)."""
+ITEMS: list = []

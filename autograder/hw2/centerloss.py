@@ -1,0 +1,2 @@
+"""HW2 items: centerloss (being written)."""
+ITEMS: list = []

@@ -1,0 +1,2 @@
+"""HW2 items: digits (being written)."""
+ITEMS: list = []

@@ -1,0 +1,2 @@
+"""HW2 items: resnet (being written)."""
+ITEMS: list = []

@@ -1,0 +1,2 @@
+"""HW2 items: resnext (being written)."""
+ITEMS: list = []

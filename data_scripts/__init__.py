@@ -1,0 +1,1 @@
+"""Data sets of the course: real downloaders and offline sources (see README.md)."""

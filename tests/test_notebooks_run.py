@@ -1,0 +1,23 @@
+"""Every source notebook runs top to bottom in grading mode (what nbgrader does
+before its hidden-test cells): no cell raises and no sanity check prints FAIL on
+the reference solution. The hidden-test cells are left out here: the graders are
+tested item by item in test_validity.py and end to end in test_nbgrader.py."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.kit import ASSIGNMENTS, ROOT, get_assignment
+
+sys.path.insert(0, str(ROOT / "tools"))
+from run_notebook import run  # noqa: E402
+
+
+@pytest.mark.parametrize("hw", ASSIGNMENTS)
+def test_source_notebook_runs_in_grading_mode(hw):
+    path = ROOT / "source" / hw / get_assignment(hw).notebook
+    r = run(path, skip_hidden=True, timeout=300)
+    assert not r["errors"], "\n".join(r["errors"])
+    assert not r["fails"], "\n".join(r["fails"])
+    print(f"{hw}: {r['seconds']:.1f} s, slowest cells {r['slowest']}")

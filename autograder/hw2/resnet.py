@@ -1,2 +1,736 @@
-"""HW2 items: resnet (being written)."""
-ITEMS: list = []
+"""ResNet basic block and a ResNet for CIFAR-10 (000 P1, ResNet part).
+
+Student API (torch modules):
+    BasicBlock(in_channels, out_channels, stride=1)
+        conv3x3(in->out, stride, padding 1, no bias) -> BN -> ReLU -> conv3x3(out->out, no bias) -> BN,
+        plus the shortcut: the identity when stride == 1 and in == out, otherwise
+        conv1x1(in->out, stride, no bias) -> BN (the projection); out = ReLU(residual + shortcut).
+    ResNetCIFAR(num_blocks=(3, 3, 3), num_classes=10, width=16)
+        stem conv3x3(3->width, no bias) + BN + ReLU; stages of BasicBlocks with widths width,
+        2*width, 4*width (the first block of stages 2 and 3 with stride 2); global average
+        pooling; Linear(4*width -> num_classes). The default is ResNet-20.
+
+The probe builds the student's modules, lists their Conv2d / BatchNorm2d / Linear layers
+by walking ``modules()``, runs them (train mode: shapes and gradients; eval mode with
+random weights and BatchNorm statistics it sets itself) and returns plain data: the
+layers' weights, outputs, feature-map sizes. The judge builds its own reference
+modules (parameter counts), recomputes the block's output from the block's own weights
+with the reference wiring (every assignment of the student's layers to the reference
+layers of the same shape is tried, so module order and code style do not matter), and
+checks the residual behaviour: with every 3x3 conv of the residual branch zeroed (and
+BatchNorm an identity) a block must output ReLU(shortcut(x)), for an identity shortcut
+ReLU(x).
+
+The helpers here (probe_block, judge_block, probe_net, ...) serve the ResNeXt items too.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any
+
+import numpy as np
+
+from ..core import Bad, Fail, Item
+
+TOL = 1e-4  # the student's modules run in float32, the references in float64
+MAX_CANDIDATES = 2000
+
+
+# --------------------------------------------------------------------------
+# Reference modules (judge side; built lazily so importing the registry needs no torch).
+
+
+@functools.lru_cache(maxsize=None)
+def reference_classes() -> dict:
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    def shortcut(cin, cout, stride):
+        if stride == 1 and cin == cout:
+            return nn.Identity()
+        return nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
+
+    class RefBasicBlock(nn.Module):
+        def __init__(self, cin, cout, stride=1):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.shortcut = shortcut(cin, cout, stride)
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            return F.relu(out + self.shortcut(x))
+
+    class RefResNeXtBlock(nn.Module):
+        def __init__(self, cin, cout, cardinality, bottleneck_width, stride=1):
+            super().__init__()
+            d = cardinality * bottleneck_width
+            self.conv1 = nn.Conv2d(cin, d, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(d)
+            self.conv2 = nn.Conv2d(d, d, 3, stride, 1, groups=cardinality, bias=False)
+            self.bn2 = nn.BatchNorm2d(d)
+            self.conv3 = nn.Conv2d(d, cout, 1, bias=False)
+            self.bn3 = nn.BatchNorm2d(cout)
+            self.shortcut = shortcut(cin, cout, stride)
+
+        def forward(self, x):
+            out = F.relu(self.bn1(self.conv1(x)))
+            out = F.relu(self.bn2(self.conv2(out)))
+            out = self.bn3(self.conv3(out))
+            return F.relu(out + self.shortcut(x))
+
+    def stem(width):
+        return nn.Sequential(nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
+
+    class RefResNetCIFAR(nn.Module):
+        def __init__(self, num_blocks=(3, 3, 3), num_classes=10, width=16):
+            super().__init__()
+            layers = [stem(width)]
+            cin = width
+            for i, n in enumerate(num_blocks):
+                cout = width * 2 ** i
+                for j in range(n):
+                    layers.append(RefBasicBlock(cin, cout, 2 if (i > 0 and j == 0) else 1))
+                    cin = cout
+            self.features = nn.Sequential(*layers)
+            self.fc = nn.Linear(4 * width, num_classes)
+
+        def forward(self, x):
+            return self.fc(self.features(x).mean(dim=(2, 3)))
+
+    class RefResNeXtCIFAR(nn.Module):
+        def __init__(self, num_blocks=(1, 1, 1), cardinality=8, bottleneck_width=4, num_classes=100, width=64):
+            super().__init__()
+            layers = [stem(width)]
+            cin = width
+            for i, n in enumerate(num_blocks):
+                cout = width * 2 ** i
+                for j in range(n):
+                    layers.append(RefResNeXtBlock(cin, cout, cardinality, bottleneck_width * 2 ** i,
+                                                  2 if (i > 0 and j == 0) else 1))
+                    cin = cout
+            self.features = nn.Sequential(*layers)
+            self.fc = nn.Linear(4 * width, num_classes)
+
+        def forward(self, x):
+            return self.fc(self.features(x).mean(dim=(2, 3)))
+
+    return {"BasicBlock": RefBasicBlock, "ResNeXtBlock": RefResNeXtBlock,
+            "ResNetCIFAR": RefResNetCIFAR, "ResNeXtCIFAR": RefResNeXtCIFAR}
+
+
+def reference_param_count(name: str, *args, **kwargs) -> int:
+    m = reference_classes()[name](*args, **kwargs)
+    return int(sum(p.numel() for p in m.parameters()))
+
+
+def out_size(n: int, stride: int) -> int:
+    """Spatial size after a 3x3 conv (padding 1) or a 1x1 conv (padding 0) with this stride."""
+    return (n - 1) // stride + 1
+
+
+def call_text(name: str, args: tuple = (), kwargs: dict | None = None) -> str:
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in (kwargs or {}).items()]
+    return f"{name}({', '.join(parts)})"
+
+
+# --------------------------------------------------------------------------
+# Probe helpers (child side). Everything returned is plain data.
+
+
+def _rng(seed: int, key: int, case: int, what: int) -> np.random.Generator:
+    return np.random.default_rng([seed, key, case, what])
+
+
+def block_input(seed: int, key: int, case: int, shape) -> np.ndarray:
+    """The block's input, float32 values; the same on both sides."""
+    return _rng(seed, key, case, 0).normal(0.0, 1.0, shape).astype(np.float32)
+
+
+def _layers(module):
+    import torch.nn as nn
+
+    convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
+    bns = [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)]
+    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    other = sorted({type(m).__name__ for m in module.modules()
+                    if not isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear))
+                    and any(v is not None for v in getattr(m, "_parameters", {}).values())})
+    return convs, bns, linears, other
+
+
+def _conv_info(c, weights: bool) -> dict:
+    info = {"kernel": [int(k) for k in c.kernel_size], "in": int(c.in_channels), "out": int(c.out_channels),
+            "stride": [int(s) for s in c.stride], "groups": int(c.groups), "bias": c.bias is not None,
+            "dilation": [int(d) for d in c.dilation]}
+    if weights:
+        info["w"] = c.weight.detach().clone()
+        info["b"] = None if c.bias is None else c.bias.detach().clone()
+    return info
+
+
+def _bn_info(b) -> dict:
+    get = lambda t: None if t is None else t.detach().clone()  # noqa: E731
+    return {"features": int(b.num_features), "eps": float(b.eps), "weight": get(b.weight), "bias": get(b.bias),
+            "mean": get(b.running_mean), "var": get(b.running_var)}
+
+
+def _unused(module) -> list[str]:
+    return [n for n, p in module.named_parameters() if p.requires_grad and p.grad is None][:4]
+
+
+def _describe_value(v) -> str:
+    return f"a {type(v).__name__}" if v is not None else "None"
+
+
+def _train_step(ns, module, x, rec: dict, key: str) -> None:
+    """Train-mode forward and backward: the output's shape and the parameters that got no gradient."""
+    import torch
+
+    module.train()
+    y = ns.guard(module, x.clone())
+    if isinstance(y, Bad):
+        rec[key] = y
+        return
+    if not torch.is_tensor(y):
+        rec[key] = Bad("type", f"forward returned {_describe_value(y)}, not a tensor")
+        return
+    rec[key] = list(y.shape)
+    rec[key + "_finite"] = bool(torch.isfinite(y).all()) if y.is_floating_point() else False
+    if y.requires_grad:
+        g = torch.randn(y.shape, dtype=y.dtype)
+        back = ns.guard(lambda: (y * g).sum().backward())
+        rec["backward"] = back if isinstance(back, Bad) else "ok"
+    else:
+        rec["backward"] = Bad("missing", "the output does not require grad (no autograd graph)")
+    rec["unused"] = _unused(module)
+
+
+def _randomize(module, rng: np.random.Generator) -> None:
+    """Random conv weights and BatchNorm parameters and statistics (eval mode then means something)."""
+    import torch
+
+    convs, bns, linears, _ = _layers(module)
+    with torch.no_grad():
+        for c in convs:
+            fan_in = max(1, c.weight[0].numel())
+            c.weight.copy_(torch.from_numpy(rng.normal(0.0, 1.0 / np.sqrt(fan_in), tuple(c.weight.shape))))
+            if c.bias is not None:
+                c.bias.copy_(torch.from_numpy(rng.normal(0.0, 0.1, tuple(c.bias.shape))))
+        for b in bns:
+            n = b.num_features
+            if b.weight is not None:
+                b.weight.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, n)))
+                b.bias.copy_(torch.from_numpy(rng.normal(0.0, 0.3, n)))
+            if b.running_mean is not None:
+                b.running_mean.copy_(torch.from_numpy(rng.normal(0.0, 0.3, n)))
+                b.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, n)))
+
+
+def probe_block(ns, name: str, args: tuple, xshape: tuple, seed: int, key: int, case: int) -> dict:
+    """Build one block and look at it: structure, shapes, eval output, zeroed-branch output."""
+    import torch
+    import torch.nn as nn
+
+    torch.manual_seed(seed + 7 * case)
+    blk = ns.call(name, *args)
+    if isinstance(blk, Bad):
+        return {"error": blk}
+    if not isinstance(blk, nn.Module):
+        return {"error": Bad("type", f"{name}(...) built {_describe_value(blk)}, not an nn.Module")}
+    rec: dict[str, Any] = {}
+    convs, bns, linears, other = _layers(blk)
+    rec["params"] = int(sum(p.numel() for p in blk.parameters()))
+    rec["other"] = other + [f"Linear({m.in_features}, {m.out_features})" for m in linears]
+    x = torch.from_numpy(block_input(seed, key, case, xshape))
+    _train_step(ns, blk, x, rec, "train_shape")
+
+    # Eval mode with random weights and statistics: the judge recomputes this output.
+    _randomize(blk, _rng(seed, key, case, 1))
+    blk.eval()
+    with torch.no_grad():
+        y = ns.guard(blk, x.clone())
+    rec["eval_out"] = y if (isinstance(y, Bad) or torch.is_tensor(y)) else Bad("type", f"forward returned {_describe_value(y)}")
+    rec["convs"] = [_conv_info(c, True) for c in convs]
+    rec["bns"] = [_bn_info(b) for b in bns]
+
+    # Grouped / kxk convs run alone on a fixed input (the ResNeXt judge splits them into paths).
+    alone = []
+    for i, c in enumerate(convs):
+        if tuple(c.kernel_size) != (1, 1):
+            z = torch.from_numpy(_rng(seed, key, case, 10 + i).normal(0.0, 1.0, (1, c.in_channels, 7, 6)).astype(np.float32))
+            with torch.no_grad():
+                alone.append(ns.guard(c, z))
+        else:
+            alone.append(None)
+    rec["alone"] = alone
+
+    # The residual test: every kxk conv zeroed, BatchNorm an identity -> ReLU(shortcut(x)).
+    with torch.no_grad():
+        for c in convs:
+            if tuple(c.kernel_size) != (1, 1):
+                c.weight.zero_()
+                if c.bias is not None:
+                    c.bias.zero_()
+        for b in bns:
+            if b.weight is not None:
+                b.weight.fill_(1.0)
+                b.bias.zero_()
+            if b.running_mean is not None:
+                b.running_mean.zero_()
+                b.running_var.fill_(1.0 - b.eps)
+        y0 = ns.guard(blk, x.clone())
+    rec["zeroed_out"] = y0 if (isinstance(y0, Bad) or torch.is_tensor(y0)) else Bad("type", f"forward returned {_describe_value(y0)}")
+    return rec
+
+
+def probe_net(ns, name: str, kwargs: dict, sizes: list, seed: int, key: int, case: int) -> dict:
+    """Build one network: parameters, layers, output shapes and the kxk convs' output sizes."""
+    import torch
+    import torch.nn as nn
+
+    torch.manual_seed(seed + 7 * case)
+    net = ns.call(name, **kwargs)
+    if isinstance(net, Bad):
+        return {"error": net}
+    if not isinstance(net, nn.Module):
+        return {"error": Bad("type", f"{name}(...) built {_describe_value(net)}, not an nn.Module")}
+    convs, bns, linears, other = _layers(net)
+    rec: dict[str, Any] = {
+        "params": int(sum(p.numel() for p in net.parameters())),
+        "convs": [_conv_info(c, False) for c in convs],
+        "bns": [[int(b.num_features), b.weight is not None] for b in bns],
+        "linears": [[int(m.in_features), int(m.out_features), m.bias is not None] for m in linears],
+        "other": other,
+    }
+    seen: list = []
+    hooks = []
+    for i, c in enumerate(convs):
+        if tuple(c.kernel_size) != (1, 1):
+            hooks.append(c.register_forward_hook(lambda m, inp, out, i=i: seen.append([i, *[int(s) for s in out.shape[-2:]]])))
+    for j, shape in enumerate(sizes):
+        x = torch.from_numpy(_rng(seed, key, case, 20 + j).normal(0.0, 1.0, shape).astype(np.float32))
+        seen.clear()
+        if j == 0:
+            _train_step(ns, net, x, rec, f"shape{j}")
+        else:
+            net.eval()
+            with torch.no_grad():
+                y = ns.guard(net, x)
+            rec[f"shape{j}"] = y if isinstance(y, Bad) else (list(y.shape) if torch.is_tensor(y) else
+                                                            Bad("type", f"forward returned {_describe_value(y)}, not a tensor"))
+        rec[f"maps{j}"] = [list(s) for s in seen]
+    for h in hooks:
+        h.remove()
+    return rec
+
+
+# --------------------------------------------------------------------------
+# Judge helpers (trusted side).
+
+
+def _as_array(v, what: str) -> np.ndarray:
+    if isinstance(v, Bad):
+        raise Fail(v.describe(what))
+    if not isinstance(v, np.ndarray) or v.dtype.kind not in "fiu":
+        raise Fail(f"{what}: could not be read back")
+    return v.astype(np.float64)
+
+
+def _list(v) -> list:
+    return list(v) if isinstance(v, (list, tuple)) else []
+
+
+def record_error(rec: Any, ctx: str, what: str = "building it") -> None:
+    """Fail with the reason the module could not be built, if it could not."""
+    if not isinstance(rec, dict):
+        raise Fail(f"{ctx}: no result came back")
+    if "error" in rec:
+        err = rec["error"]
+        raise Fail(err.describe(ctx) if isinstance(err, Bad) else f"{ctx}: {what} failed")
+
+
+def check_train_shape(rec: dict, key: str, want: tuple, ctx: str, hint: str = "") -> None:
+    got = rec.get(key)
+    if isinstance(got, Bad):
+        raise Fail(got.describe(f"{ctx}: forward"))
+    if not isinstance(got, (list, tuple)):
+        raise Fail(f"{ctx}: forward gave no tensor")
+    if tuple(int(g) for g in got) != tuple(want):
+        raise Fail(f"{ctx}: output shape {tuple(got)}, expected {tuple(want)}{hint}")
+    if rec.get(key + "_finite") is False:
+        raise Fail(f"{ctx}: the output contains NaN or inf")
+
+
+def check_gradients(rec: dict, ctx: str) -> None:
+    back = rec.get("backward")
+    if isinstance(back, Bad):
+        raise Fail(back.describe(f"{ctx}: backward through the output"))
+    if back != "ok":
+        raise Fail(f"{ctx}: backward through the output did not run")
+    unused = _list(rec.get("unused"))
+    if unused:
+        raise Fail(f"{ctx}: parameter(s) {', '.join(map(str, unused))} got no gradient: "
+                   "a layer is defined in __init__ but not used in forward")
+
+
+def layer_param_count(rec: dict) -> int | None:
+    """The parameters of the layers the probe found (conv weights and biases, BatchNorm's
+    gamma and beta, Linear); None when other layers hold parameters too."""
+    if _list(rec.get("other")):
+        return None
+    total = 0
+    for c in _list(rec.get("convs")):
+        if not isinstance(c, dict):
+            return None
+        w = c.get("w")
+        if isinstance(w, np.ndarray):
+            total += int(w.size)
+        else:
+            kh, kw = (_list(c.get("kernel")) + [0, 0])[:2]
+            total += int(c.get("out", 0)) * (int(c.get("in", 0)) // max(1, int(c.get("groups", 1)))) * int(kh) * int(kw)
+        total += int(c.get("out", 0)) if c.get("bias") else 0
+    for b in _list(rec.get("bns")):
+        if isinstance(b, dict):
+            total += 2 * int(b.get("features", 0)) if isinstance(b.get("weight"), np.ndarray) else 0
+        elif isinstance(b, (list, tuple)) and len(b) == 2:
+            total += 2 * int(b[0]) if b[1] else 0
+        else:
+            return None
+    for m in _list(rec.get("linears")):
+        if not isinstance(m, (list, tuple)) or len(m) != 3:
+            return None
+        total += int(m[0]) * int(m[1]) + (int(m[1]) if m[2] else 0)
+    return total
+
+
+def check_param_count(rec: dict, want: int, ctx: str, hint: str = "") -> None:
+    got = rec.get("params")
+    if not isinstance(got, int) or isinstance(got, bool):
+        raise Fail(f"{ctx}: could not count its parameters")
+    layers = layer_param_count(rec)
+    if got == want and layers is not None and layers != want:
+        raise Fail(f"{ctx}: parameters() reports {got:,} parameters but its Conv2d, BatchNorm2d and Linear layers "
+                   f"hold {layers:,}, expected {want:,}")
+    if got != want:
+        diff = got - want
+        extra = ""
+        convs = [c for c in _list(rec.get("convs")) if isinstance(c, dict)]
+        if any(c.get("bias") for c in convs):
+            extra = "; a conv has a bias (use bias=False: the BatchNorm after it has its own shift)"
+        elif not _list(rec.get("bns")):
+            extra = "; no BatchNorm2d found"
+        raise Fail(f"{ctx}: {got:,} parameters, expected {want:,} ({'+' if diff > 0 else ''}{diff:,}){extra}{hint}")
+
+
+def _candidates(ref_items, got_items, key_of_ref, key_of_got):
+    """Every assignment of the student's layers to the reference layers with the same key."""
+    groups: dict = {}
+    for i, m in enumerate(ref_items):
+        groups.setdefault(key_of_ref(m), [[], []])[0].append(i)
+    for j, g in enumerate(got_items):
+        k = key_of_got(g)
+        if k not in groups:
+            return None
+        groups[k][1].append(j)
+    if any(len(r) != len(s) for r, s in groups.values()):
+        return None
+    per_key = [[list(zip(r, p)) for p in itertools.permutations(s)] for r, s in groups.values()]
+    return (dict(pair for part in combo for pair in part) for combo in itertools.product(*per_key))
+
+
+def _shape_text(convs: list) -> str:
+    out = []
+    for c in convs:
+        w = c.get("w")
+        shape = tuple(w.shape) if isinstance(w, np.ndarray) else "?"
+        out.append(f"{shape}" + (f" groups={c.get('groups')}" if c.get("groups", 1) != 1 else ""))
+    return "[" + ", ".join(out) + "]"
+
+
+def recompute_block(name: str, ref_args: tuple, rec: dict, x: np.ndarray, ctx: str, wiring: str) -> None:
+    """The block's eval output vs the reference wiring run with the block's own weights."""
+    import torch
+    import torch.nn as nn
+
+    got = rec.get("eval_out")
+    if isinstance(got, Bad):
+        raise Fail(got.describe(f"{ctx}: forward in eval mode"))
+    ref = reference_classes()[name](*ref_args).double().eval()
+    ref_convs = [m for m in ref.modules() if isinstance(m, nn.Conv2d)]
+    ref_bns = [m for m in ref.modules() if isinstance(m, nn.BatchNorm2d)]
+    convs = [c for c in _list(rec.get("convs")) if isinstance(c, dict) and isinstance(c.get("w"), np.ndarray)]
+    bns = [b for b in _list(rec.get("bns")) if isinstance(b, dict)]
+    if len(convs) != len(_list(rec.get("convs"))) or len(bns) != len(_list(rec.get("bns"))):
+        raise Fail(f"{ctx}: its layers could not be read back")
+    other = _list(rec.get("other"))
+    want_convs = [tuple(m.weight.shape) for m in ref_convs]
+    layout = (f"expected conv weights {[w for w in want_convs]}"
+              f"{' (the 3x3 one grouped)' if any(m.groups > 1 for m in ref_convs) else ''} and "
+              f"{len(ref_bns)} BatchNorm2d of sizes {[m.num_features for m in ref_bns]}")
+    if other:
+        raise Fail(f"{ctx}: unexpected layers with parameters: {', '.join(map(str, other))}; {layout}")
+    for b in bns:
+        if b.get("mean") is None or not isinstance(b.get("mean"), np.ndarray):
+            raise Fail(f"{ctx}: a BatchNorm2d keeps no running statistics (track_running_stats=False?); use nn.BatchNorm2d(n)")
+    conv_sets = _candidates(ref_convs, convs, lambda m: tuple(m.weight.shape), lambda c: tuple(c["w"].shape))
+    bn_sets = _candidates(ref_bns, bns, lambda m: m.num_features, lambda b: int(b.get("features", -1)))
+    if conv_sets is None or bn_sets is None:
+        raise Fail(f"{ctx}: its layers do not match the block: {layout}; found conv weights {_shape_text(convs)} "
+                   f"and BatchNorm2d of sizes {[b.get('features') for b in bns]}")
+    got_arr = _as_array(got, f"{ctx}: eval-mode output")
+    xt = torch.from_numpy(x.astype(np.float64))
+    best = np.inf
+    bn_sets = list(itertools.islice(bn_sets, MAX_CANDIDATES))
+    tried = 0
+    for cmap in conv_sets:
+        with torch.no_grad():
+            for i, j in cmap.items():
+                m = ref_convs[i]
+                m.weight.copy_(torch.from_numpy(convs[j]["w"].astype(np.float64)))
+                b = convs[j].get("b")
+                m.bias = nn.Parameter(torch.from_numpy(b.astype(np.float64))) if isinstance(b, np.ndarray) else None
+        for bmap in bn_sets:
+            tried += 1
+            if tried > MAX_CANDIDATES:
+                break
+            with torch.no_grad():
+                for i, j in bmap.items():
+                    m, b = ref_bns[i], bns[j]
+                    n = m.num_features
+                    w = b.get("weight")
+                    m.weight.copy_(torch.from_numpy(w.astype(np.float64)) if isinstance(w, np.ndarray) else torch.ones(n))
+                    bb = b.get("bias")
+                    m.bias.copy_(torch.from_numpy(bb.astype(np.float64)) if isinstance(bb, np.ndarray) else torch.zeros(n))
+                    m.running_mean.copy_(torch.from_numpy(b["mean"].astype(np.float64)))
+                    m.running_var.copy_(torch.from_numpy(b["var"].astype(np.float64)))
+                    m.eps = float(b.get("eps", 1e-5))
+                want = ref(xt).numpy()
+            if want.shape != got_arr.shape:
+                raise Fail(f"{ctx}: eval-mode output shape {got_arr.shape}, expected {want.shape}")
+            err = float(np.max(np.abs(want - got_arr))) / max(float(np.max(np.abs(want) + np.abs(got_arr))), 1e-12)
+            if err <= TOL:
+                return
+            best = min(best, err)
+        if tried > MAX_CANDIDATES:
+            break
+    raise Fail(f"{ctx}: eval-mode output differs from {wiring} computed with your block's own weights "
+               f"(max relative error {best:.1e}): check the order of the layers, the strides and where the ReLUs are")
+
+
+def check_zeroed_branch(rec: dict, x: np.ndarray, stride: int, projection: bool, ctx: str) -> None:
+    """With every kxk conv zeroed and BatchNorm an identity the block must give ReLU(shortcut(x))."""
+    import torch
+    import torch.nn.functional as F
+
+    got = rec.get("zeroed_out")
+    if isinstance(got, Bad):
+        raise Fail(got.describe(f"{ctx}: forward with the residual branch zeroed"))
+    got = _as_array(got, f"{ctx}: output with the residual branch zeroed")
+    xt = torch.from_numpy(x.astype(np.float64))
+    cin = x.shape[1]
+    if not projection:
+        want_list = [F.relu(xt).numpy()]
+        expl = "ReLU(x) (identity shortcut)"
+    else:
+        want_list = []
+        for c in _list(rec.get("convs")):
+            w = c.get("w") if isinstance(c, dict) else None
+            if isinstance(w, np.ndarray) and w.ndim == 4 and w.shape[1:] == (cin, 1, 1):
+                b = c.get("b")
+                with torch.no_grad():
+                    z = F.conv2d(xt, torch.from_numpy(w.astype(np.float64)),
+                                 torch.from_numpy(b.astype(np.float64)) if isinstance(b, np.ndarray) else None, stride=stride)
+                want_list.append(F.relu(z).numpy())
+        expl = f"ReLU(BN(conv1x1(x, stride={stride}))) (projection shortcut)"
+        if not want_list:
+            raise Fail(f"{ctx}: the shape changes, so the shortcut must be a 1x1 conv from {cin} channels "
+                       f"(stride {stride}) + BatchNorm; none found")
+    best = np.inf
+    for want in want_list:
+        if want.shape != got.shape:
+            best = min(best, np.inf)
+            continue
+        err = float(np.max(np.abs(want - got))) / max(float(np.max(np.abs(want) + np.abs(got))), 1e-12)
+        if err <= TOL:
+            return
+        best = min(best, err)
+    shape_note = f", output shape {got.shape}" if all(w.shape != got.shape for w in want_list) else ""
+    raise Fail(f"{ctx}: with the residual branch switched off (its convs zeroed) the output must be {expl}, "
+               f"got something else (max relative error {best:.1e}{shape_note}): add the shortcut to the branch, then apply ReLU once")
+
+
+def check_projection(rec: dict, cin: int, cout: int, stride: int, ctx: str) -> None:
+    """A 1x1 projection exactly when the shape changes (in != out or stride != 1)."""
+    convs = [c for c in _list(rec.get("convs")) if isinstance(c, dict)]
+    proj = [c for c in convs if c.get("kernel") == [1, 1] and c.get("in") == cin and c.get("out") == cout]
+    need = stride != 1 or cin != cout
+    if need:
+        if len(proj) != 1:
+            raise Fail(f"{ctx}: the shape changes (in={cin}, out={cout}, stride={stride}), so the shortcut must be one "
+                       f"1x1 conv {cin}->{cout} with stride {stride} + BatchNorm; found {len(proj)} such convs")
+        if proj[0].get("stride") != [stride, stride]:
+            raise Fail(f"{ctx}: the projection shortcut's 1x1 conv has stride {tuple(proj[0].get('stride') or ())}, expected {stride}")
+    elif proj:
+        raise Fail(f"{ctx}: in == out and stride 1, so the shortcut must be the identity (no 1x1 projection conv)")
+
+
+# --------------------------------------------------------------------------
+# hw2.resnet_block
+
+# (in, out, stride, input shape). The notebook shows (16, 16, 1) and (16, 32, 2) on 32x32.
+BLOCK_CASES = [
+    (8, 8, 1, (2, 8, 10, 10)),     # identity shortcut
+    (6, 12, 2, (3, 6, 9, 11)),     # projection (channels and stride), odd sizes
+    (5, 7, 1, (2, 5, 8, 8)),       # projection from the channels alone
+    (12, 12, 2, (2, 12, 12, 7)),   # projection from the stride alone
+    (4, 4, 1, (1, 4, 5, 6)),       # identity, batch of one
+]
+BLOCK_KEY = 10
+BASIC_WIRING = "conv3x3(stride)-BN-ReLU-conv3x3-BN + shortcut, then ReLU,"
+
+
+def probe_resnet_block(ns, seed):
+    out = {}
+    for case, (cin, cout, stride, xshape) in enumerate(BLOCK_CASES):
+        try:
+            out[case] = probe_block(ns, "BasicBlock", (cin, cout, stride), xshape, seed, BLOCK_KEY, case)
+        except Exception as e:  # an odd module the probe could not handle
+            out[case] = {"error": Bad("error", f"{type(e).__name__} while probing the block: {str(e)[:150]}")}
+    return out
+
+
+def judge_resnet_block(out, seed, ck):
+    out = out if isinstance(out, dict) else {}
+    n = len(BLOCK_CASES)
+    for case, (cin, cout, stride, xshape) in enumerate(BLOCK_CASES):
+        rec = out.get(case)
+        ctx = call_text("BasicBlock", (cin, cout), {"stride": stride})
+        projection = stride != 1 or cin != cout
+        ho, wo = out_size(xshape[2], stride), out_size(xshape[3], stride)
+        x = block_input(seed, BLOCK_KEY, case, xshape)
+        with ck.part("output shape", 2 / n):
+            record_error(rec, ctx)
+            check_train_shape(rec, "train_shape", (xshape[0], cout, ho, wo), f"{ctx} on input {xshape}",
+                              "" if stride == 1 else f" (stride {stride}: out size = (in - 1) // {stride} + 1)")
+        with ck.part("shortcut", 1.5 / n):
+            record_error(rec, ctx)
+            check_projection(rec, cin, cout, stride, ctx)
+        with ck.part("parameters", 1.5 / n):
+            record_error(rec, ctx)
+            check_param_count(rec, reference_param_count("BasicBlock", cin, cout, stride), ctx)
+        with ck.part("residual", 1.5 / n):
+            record_error(rec, ctx)
+            check_zeroed_branch(rec, x, stride, projection, ctx)
+        with ck.part("forward", 1.5 / n):
+            record_error(rec, ctx)
+            check_gradients(rec, ctx)
+            recompute_block("BasicBlock", (cin, cout, stride), rec, x, ctx, BASIC_WIRING)
+
+
+# --------------------------------------------------------------------------
+# hw2.resnet_cifar
+
+# (kwargs, input shapes: the first runs in train mode with a backward, the rest in eval mode)
+NET_CASES = [
+    ({}, [(2, 3, 32, 32), (1, 3, 24, 40)]),
+    ({"num_blocks": (1, 1, 1), "num_classes": 7, "width": 8}, [(2, 3, 32, 32), (2, 3, 36, 28)]),
+    ({"num_blocks": (2, 1, 3), "num_classes": 5, "width": 4}, [(3, 3, 20, 20)]),
+    ({"num_blocks": (1, 2, 1), "num_classes": 3, "width": 12}, [(2, 3, 16, 24)]),
+]
+NET_KEY = 11
+RESNET_DEFAULTS = {"num_blocks": (3, 3, 3), "num_classes": 10, "width": 16}
+
+
+def probe_resnet_cifar(ns, seed):
+    out = {}
+    for case, (kwargs, sizes) in enumerate(NET_CASES):
+        try:
+            out[case] = probe_net(ns, "ResNetCIFAR", kwargs, sizes, seed, NET_KEY, case)
+        except Exception as e:
+            out[case] = {"error": Bad("error", f"{type(e).__name__} while probing the network: {str(e)[:150]}")}
+    return out
+
+
+def _map_counts(maps: list) -> dict:
+    counts: dict = {}
+    for m in maps:
+        if isinstance(m, (list, tuple)) and len(m) == 3:
+            counts[(int(m[1]), int(m[2]))] = counts.get((int(m[1]), int(m[2])), 0) + 1
+    return counts
+
+
+def _fmt_counts(counts: dict) -> str:
+    return ", ".join(f"{h}x{w}: {n}" for (h, w), n in sorted(counts.items(), key=lambda kv: -kv[0][0] * kv[0][1])) or "none"
+
+
+def check_downsampling(rec: dict, sizes: list, per_stage: list, ctx: str) -> None:
+    """The kxk convs' output sizes: full size, then /2, then /4, with the expected number of convs each."""
+    for j, shape in enumerate(sizes):
+        h, w = shape[2], shape[3]
+        stages = [(h, w), (out_size(h, 2), out_size(w, 2)), (out_size(out_size(h, 2), 2), out_size(out_size(w, 2), 2))]
+        want: dict = {}
+        for size, n in zip(stages, per_stage):
+            want[size] = want.get(size, 0) + n
+        got = _map_counts(_list(rec.get(f"maps{j}")))
+        if got != want:
+            raise Fail(f"{ctx} on a {h}x{w} input: the 3x3 convs' feature maps are {_fmt_counts(got)} (size: number of convs), "
+                       f"expected {_fmt_counts(want)}: the first block of stages 2 and 3 has stride 2, "
+                       f"so the network downsamples by 4 overall")
+
+
+def judge_net_output(rec: dict, sizes: list, classes: int, ctx: str) -> None:
+    for j, shape in enumerate(sizes):
+        mode = "train mode" if j == 0 else "eval mode"
+        check_train_shape(rec, f"shape{j}", (shape[0], classes), f"{ctx} on input {tuple(shape)} ({mode})",
+                          ": global average pooling, then the Linear layer to num_classes logits")
+    check_gradients(rec, ctx)
+
+
+def judge_resnet_cifar(out, seed, ck):
+    out = out if isinstance(out, dict) else {}
+    n = len(NET_CASES)
+    for case, (kwargs, sizes) in enumerate(NET_CASES):
+        rec = out.get(case)
+        full = {**RESNET_DEFAULTS, **kwargs}
+        ctx = call_text("ResNetCIFAR", (), kwargs)
+        nb, width, classes = full["num_blocks"], full["width"], full["num_classes"]
+        with ck.part("output", 1.5 / n):
+            record_error(rec, ctx)
+            judge_net_output(rec, sizes, classes, ctx)
+        with ck.part("parameters", 1.5 / n):
+            record_error(rec, ctx)
+            hint = " (ResNet-20)" if not kwargs else ""
+            check_param_count(rec, reference_param_count("ResNetCIFAR", **full), ctx + hint)
+        with ck.part("residual units", 1.5 / n):
+            record_error(rec, ctx)
+            convs = [c for c in _list(rec.get("convs")) if isinstance(c, dict)]
+            n3 = sum(1 for c in convs if c.get("kernel") == [3, 3])
+            n1 = [c for c in convs if c.get("kernel") == [1, 1]]
+            want3 = 1 + 2 * sum(nb)
+            if n3 != want3:
+                raise Fail(f"{ctx}: {n3} 3x3 convs, expected {want3} (the stem + 2 per BasicBlock, "
+                           f"{sum(nb)} blocks: num_blocks={tuple(nb)} per stage)")
+            want1 = sorted([[width, 2 * width], [2 * width, 4 * width]])
+            got1 = sorted([[c.get("in"), c.get("out")] for c in n1])
+            if got1 != want1:
+                raise Fail(f"{ctx}: 1x1 projection convs {got1} (in, out), expected {want1}: a projection only "
+                           f"in the first block of stages 2 and 3 (widths {width}, {2 * width}, {4 * width})")
+            lin = [m[:2] for m in _list(rec.get("linears")) if isinstance(m, (list, tuple))]
+            if lin != [[4 * width, classes]]:
+                raise Fail(f"{ctx}: Linear layers {lin} (in, out), expected one Linear({4 * width}, {classes})")
+        with ck.part("downsampling", 1.5 / n):
+            record_error(rec, ctx)
+            check_downsampling(rec, sizes, [1 + 2 * nb[0], 2 * nb[1], 2 * nb[2]], ctx)
+
+
+ITEMS = [
+    Item("hw2.resnet_block", 8, ("BasicBlock",), probe_resnet_block, judge_resnet_block,
+         title="ResNet basic block with identity / projection shortcut", timeout=30),
+    Item("hw2.resnet_cifar", 6, ("ResNetCIFAR",), probe_resnet_cifar, judge_resnet_cifar,
+         title="ResNet for CIFAR-10 (ResNet-20 by default)", timeout=30),
+]

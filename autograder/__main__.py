@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--csv", default=None, help="CSV of grades (default: OUT/grades.csv)")
     b.add_argument("--gradebook", default=None, metavar="DB_URL",
                    help="also store the points in this nbgrader gradebook, e.g. sqlite:///gradebook.db")
+    b.add_argument("--dask", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="grade on Dask distributed: a LocalCluster of --workers processes (no ADDRESS, or 'local'), "
+                        "or the scheduler at ADDRESS, e.g. tcp://head-node:8786")
+    b.add_argument("--scheduler", dest="dask", metavar="ADDRESS", help="same as --dask ADDRESS")
+    b.add_argument("--slurm", type=int, default=0, metavar="JOBS",
+                   help="start a dask-jobqueue SLURMCluster of JOBS jobs (configured in ~/.config/dask/jobqueue.yaml) and grade on it")
     b.add_argument("--no-progress", action="store_true")
     sub.add_parser("worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -66,14 +72,31 @@ def main(argv: list[str] | None = None) -> int:
         if not jobs:
             print(f"error: no submissions found under {subs} (expected <student>/<assignment>/<notebook>.ipynb)", file=sys.stderr)
             return 2
-        counts = batch.run(jobs, out, workers=args.workers, progress=not args.no_progress)
-        rows = batch.load_results(out)
         csv_path = Path(args.csv) if args.csv else out / "grades.csv"
+        hide = batch.sensitive_paths(subs, out, csv_path, args.gradebook)
+        if args.dask or args.slurm:
+            from . import cluster
+
+            counts = cluster.run(jobs, out, address=args.dask, workers=args.workers, progress=not args.no_progress,
+                                 hide=hide, slurm_jobs=args.slurm)
+            engine = f"Dask ({'SLURMCluster' if args.slurm else args.dask}, {counts.get('workers', 0)} workers)"
+        else:
+            counts = batch.run(jobs, out, workers=args.workers, progress=not args.no_progress, hide=hide)
+            engine = f"{max(1, min(args.workers, counts['total'] - counts['skipped']))} local workers"
+        rows = batch.load_results(out)
         batch.write_csv(out, rows, csv_path)
         print(f"{counts['total']} submissions: {counts['graded']} graded now, {counts['skipped']} already graded, "
               f"{counts['errors']} could not be graded; results in {out}, grades in {csv_path}")
+        if counts["graded"]:
+            from .jail import describe
+
+            print(f"engine: {engine}; " + describe(counts.get("isolation") or {"why": ["no worker reported it"]}))
         if args.gradebook:
-            n = batch.write_gradebook(rows, args.gradebook)
+            try:
+                n = batch.write_gradebook(rows, args.gradebook)
+            except batch.GradebookError as e:
+                print(f"error: gradebook {args.gradebook}: {e}", file=sys.stderr)
+                return 1
             print(f"gradebook {args.gradebook}: {n} submissions stored")
         return 0
 
@@ -85,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from .grading import grade_notebook
+    from .jail import hide_also
 
+    hide_also(os.path.dirname(os.path.abspath(args.notebook)))  # the student's other files
     try:
         report = grade_notebook(args.notebook, args.assignment, args.item, args.seed)
     except NotebookError as e:

@@ -92,10 +92,12 @@ def worker_main() -> int:
     from .grading import _prepare_parent, grade_notebook
     from .notebook import NotebookError
 
+    from . import jail
+
     _prepare_parent()
     for hw in ASSIGNMENT_MODULES:
         get_assignment(hw)  # import every grader (and torch) now, once
-    proto.write(json.dumps({"ready": True}) + "\n")
+    proto.write(json.dumps({"ready": True, "isolation": jail.probe()}) + "\n")
     for line in sys.stdin:
         job = json.loads(line)
         try:
@@ -110,16 +112,20 @@ def worker_main() -> int:
 
 
 class Worker:
-    def __init__(self):
+    def __init__(self, hide: tuple[str, ...] = ()):
         self.proc: subprocess.Popen | None = None
+        self.hide = hide
+        self.isolation: dict | None = None
 
     def start(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        if self.hide:  # what the grading children must not see (autograder.jail)
+            env["COURSE_KIT_HIDE"] = os.pathsep.join([*self.hide, env.get("COURSE_KIT_HIDE", "")]).strip(os.pathsep)
         self.proc = subprocess.Popen([sys.executable, "-m", "autograder", "worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
                                      cwd=ROOT, start_new_session=True)
-        self._read(timeout=300)
+        self.isolation = self._read(timeout=300).get("isolation")
 
     def _read(self, timeout: float) -> dict:
         assert self.proc and self.proc.stdout
@@ -154,10 +160,32 @@ def _submission_timeout(hw: str) -> float:
     return 60 + 2 * sum(it.timeout for it in get_assignment(hw).items) * scale
 
 
-def run(jobs: list[Job], out: Path, workers: int = 2, progress: bool = True) -> dict:
-    """Grade every job without a current result; return counts."""
+def sensitive_paths(submissions: Path, out: Path, *more) -> tuple[str, ...]:
+    """Folders the student's code must not see: the class's notebooks, the results,
+    the gradebook's and the CSV's folders (SQLite URLs and paths)."""
+    paths = [submissions, out]
+    for m in more:
+        if not m:
+            continue
+        m = str(m)
+        if m.startswith("sqlite:///"):
+            m = m[len("sqlite:///"):]
+        elif "://" in m:
+            continue  # a database server: unreachable anyway (no network)
+        paths.append(Path(m).resolve().parent if not Path(m).is_dir() else Path(m))
+    return tuple(str(Path(p).resolve()) for p in paths)
+
+
+def record(job: Job, digest: str, seconds: float, reply: dict) -> dict:
+    return {"student": job.student, "assignment": job.assignment, "notebook": str(job.path),
+            "sha256": digest, "seconds": round(seconds, 2), **reply}
+
+
+def run(jobs: list[Job], out: Path, workers: int = 2, progress: bool = True, hide: tuple[str, ...] = ()) -> dict:
+    """Grade every job without a current result; return counts (and, if a worker
+    started, what isolation it has: ``counts["isolation"]``)."""
     todo = [j for j in jobs if not is_done(out, j)]
-    counts = {"total": len(jobs), "skipped": len(jobs) - len(todo), "graded": 0, "errors": 0}
+    counts: dict = {"total": len(jobs), "skipped": len(jobs) - len(todo), "graded": 0, "errors": 0}
     if not todo:
         return counts
     q: queue.Queue = queue.Queue()
@@ -171,7 +199,7 @@ def run(jobs: list[Job], out: Path, workers: int = 2, progress: bool = True) -> 
         bar = tqdm(total=len(todo), desc="grading", unit="nb")
 
     def loop():
-        w = Worker()
+        w = Worker(hide)
         try:
             while True:
                 try:
@@ -185,10 +213,10 @@ def run(jobs: list[Job], out: Path, workers: int = 2, progress: bool = True) -> 
                 except (RuntimeError, OSError, ValueError) as e:
                     w.stop()  # a fresh worker for the next submission
                     reply = {"error": f"grading failed: {e}"}
-                record = {"student": job.student, "assignment": job.assignment, "notebook": str(job.path),
-                          "sha256": digest, "seconds": round(time.monotonic() - start, 2), **reply}
-                write_atomic(result_path(out, job), record)
+                write_atomic(result_path(out, job), record(job, digest, time.monotonic() - start, reply))
                 with lock:
+                    if w.isolation and "isolation" not in counts:
+                        counts["isolation"] = w.isolation
                     counts["graded"] += 1
                     counts["errors"] += "error" in reply
                     if bar:
@@ -231,24 +259,87 @@ def write_csv(out: Path, rows: list[dict], path: Path) -> None:
                             r.get("error", ""), *["" for _ in item_ids]])
 
 
+class GradebookError(Exception):
+    pass
+
+
+def _retrying(what: str, fn, attempts: int = 8):
+    """Run ``fn`` again when the database says another writer got in the way
+    (a unique key taken meanwhile, a lock, a deadlock, a serialization failure)."""
+    import random
+
+    from nbgrader.api import InvalidEntry
+    from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except (IntegrityError, OperationalError, InvalidEntry, DBAPIError) as e:
+            if attempt == attempts - 1:
+                raise GradebookError(f"{what}: gave up after {attempts} tries: {e}") from e
+            time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+
+
+def _store(gb, r: dict) -> None:
+    from nbgrader.api import MissingEntry
+
+    hw = get_assignment(r["assignment"])
+    points = {i["id"].split(".", 1)[1] + "_tests": i["points"] for i in r.get("report", {}).get("items", [])}
+
+    def ensure():  # idempotent; nbgrader commits each step itself
+        try:
+            gb.find_assignment(hw.id)
+        except MissingEntry:
+            raise GradebookError(f"assignment {hw.id} is not in the gradebook: run `nbgrader generate_assignment "
+                                 f"{hw.id}` with this database URL first") from None
+        try:
+            gb.find_student(r["student"])
+        except MissingEntry:
+            gb.add_student(r["student"])
+        try:
+            gb.find_submission(hw.id, r["student"])
+        except MissingEntry:
+            gb.add_submission(hw.id, r["student"])
+
+    def scores():  # one transaction per submission: every score or none
+        gb.db.rollback()
+        sub = gb.find_submission(hw.id, r["student"])
+        for nb in sub.notebooks:
+            for grade in nb.grades:
+                if grade.cell_type == "code":
+                    grade.auto_score = float(points.get(grade.name, 0.0))
+                    grade.needs_manual_grade = False
+        gb.db.commit()
+
+    def undo_and(fn):
+        def go():
+            try:
+                return fn()
+            except Exception:
+                gb.db.rollback()
+                raise
+        return go
+
+    _retrying(f"{r['assignment']}/{r['student']}", undo_and(ensure))
+    _retrying(f"{r['assignment']}/{r['student']}", undo_and(scores))
+
+
 def write_gradebook(rows: list[dict], db_url: str) -> int:
     """Store autograded points in the nbgrader gradebook, as `nbgrader autograde`
     would, so that `nbgrader export`, the formgrader and feedback work unchanged.
-    The assignment must have been released with `nbgrader generate_assignment`."""
+    The assignment must have been released with `nbgrader generate_assignment`
+    (into the same database). Any SQLAlchemy URL works: ``sqlite:///gradebook.db``,
+    or ``postgresql://user@host/gradebook`` when several machines write at once.
+    Each submission's scores are one transaction, retried when another writer got
+    in the way; writing the same results again changes nothing."""
     from nbgrader.api import Gradebook
 
+    gb = _retrying("opening the gradebook", lambda: Gradebook(db_url))
     n = 0
-    with Gradebook(db_url) as gb:
+    try:
         for r in rows:
-            hw = get_assignment(r["assignment"])
-            gb.update_or_create_student(r["student"])
-            sub = gb.update_or_create_submission(hw.id, r["student"])
-            points = {i["id"].split(".", 1)[1] + "_tests": i["points"] for i in r.get("report", {}).get("items", [])}
-            for nb in sub.notebooks:
-                for grade in nb.grades:
-                    if grade.cell_type == "code":
-                        grade.auto_score = float(points.get(grade.name, 0.0))
-                        grade.needs_manual_grade = False
-            gb.db.commit()
+            _store(gb, r)
             n += 1
+    finally:
+        gb.close()
     return n

@@ -1,22 +1,27 @@
 """Running student code in a child process and getting plain data back.
 
 The grading process imports NumPy and torch once, then forks one child per graded
-item. The child starts a session of its own, caps its memory, file sizes and CPU
-time, hides the modules the exercise forbids, loads the student's definitions and
-runs the item's probe. Results come back as files in a private folder: JSON for
-plain values and ``.npy`` for arrays, read with ``allow_pickle=False``. The parent
+item. The child starts a session of its own, closes every file the grading process
+had open, enters the jail of :mod:`autograder.jail` (no network, the graders and
+other students' files hidden, its own uid and a process limit where the system
+allows), caps its memory, file sizes, output and CPU time, hides the modules the
+exercise forbids, loads the student's definitions and runs the item's probe.
+Results come back as files in a private folder: JSON for plain values and ``.npy``
+for arrays, read with ``allow_pickle=False`` and without following links. The parent
 waits with a wall-clock limit and kills the child's whole process group.
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib.abc
+import io
 import json
 import os
 import random
 import resource
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -26,10 +31,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import jail
 from .core import Bad
 
 MAX_FILE_BYTES = 64 * 2**20
 MAX_RESULT_BYTES = 256 * 2**20
+OUTPUT_CAP_BYTES = 2**20  # of each of stdout and stderr, per item
 STATEMENT_SECONDS = 2.0
 
 
@@ -72,7 +79,10 @@ def decode(obj: Any, folder: Path) -> Any:
             name = str(obj["__npy__"])
             if "/" in name or name.startswith("."):
                 return Bad("type", "a bad array reference")
-            return np.load(folder / name, allow_pickle=False)
+            try:
+                return np.load(io.BytesIO(read_regular(folder / name, MAX_FILE_BYTES)), allow_pickle=False)
+            except (OSError, ValueError) as e:
+                return Bad("type", f"an unreadable array ({e})")
         if "__bad__" in obj:
             return Bad(str(obj["__bad__"]), str(obj.get("msg", "")))
         if "__float__" in obj:
@@ -233,7 +243,9 @@ CLONE_NEWNET = 0x40000000
 def cut_network() -> bool:
     """Move this process into a new, empty network namespace (no interface but a
     loopback that is down). Needs CAP_SYS_ADMIN, or an unprivileged user namespace;
-    returns False where the system allows neither (then the network stays)."""
+    returns False where the system allows neither (then the network stays). The
+    grading child gets this (and more) from :func:`autograder.jail.enter`; this
+    stand-alone check is for tests and diagnostics."""
     try:
         import ctypes
 
@@ -247,23 +259,78 @@ def cut_network() -> bool:
     return False
 
 
+class _CappedText(io.TextIOBase):
+    """``sys.stdout``/``sys.stderr`` of the child: the first ``cap`` bytes go to the
+    file, the rest is dropped but for its last few kilobytes (where a traceback is),
+    so 100 MB of prints cost neither the disk nor the item."""
+
+    def __init__(self, fd: int, cap: int = OUTPUT_CAP_BYTES, keep: int = 4096):
+        super().__init__()
+        self.fd, self.cap, self.keep, self.written, self.tail = fd, cap, keep, 0, ""
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def isatty(self) -> bool:
+        return False
+
+    def _raw(self, data: bytes) -> None:
+        try:
+            while data:
+                data = data[os.write(self.fd, data):]
+        except OSError:
+            pass
+
+    def write(self, s) -> int:
+        s = str(s)
+        if self.written < self.cap:
+            data = s.encode("utf-8", "replace")
+            room = self.cap - self.written
+            self._raw(data[:room])
+            self.written += min(room, len(data))
+            over = data[room:]
+            if over:
+                self.tail = (self.tail + over[-self.keep:].decode("utf-8", "replace"))[-self.keep:]
+        else:
+            self.tail = (self.tail + s[-self.keep:])[-self.keep:]
+        return len(s)
+
+    def finish(self) -> None:
+        if self.tail:
+            self._raw(b"\n[... output over the limit dropped ...]\n" + self.tail.encode("utf-8", "replace"))
+            self.tail = ""
+
+
 def _child_main(work: Path, memory_mb: int, cpu_seconds: float, body: Callable[[], dict]) -> None:
     """Runs in the forked child; never returns."""
     code = 1
+    streams: list[_CappedText] = []
     try:
         os.setsid()
-        if not cut_network():
-            (work / "no-netns").touch()
         out_fd = os.open(work / "stdout.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         err_fd = os.open(work / "stderr.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
+        # Nothing the grading process holds open (its protocol pipe, a Dask worker's
+        # sockets, a database) is left to the student's code.
+        os.closerange(3, 2**31 - 1)
+        streams = [_CappedText(1), _CappedText(2)]
+        sys.stdout, sys.stderr = streams
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        jail.enter(work)  # namespaces, hidden folders, own uid: see autograder.jail
         os.chdir(work / "cwd")
+        os.environ["HOME"] = str(work / "cwd")
         os.environ["NBGRADER_EXECUTION"] = "autograde"
         os.environ["COURSE_KIT_GRADING"] = "1"
         os.environ["MPLBACKEND"] = "Agg"
@@ -279,9 +346,9 @@ def _child_main(work: Path, memory_mb: int, cpu_seconds: float, body: Callable[[
         folder = work / "result"
         counter = [0]
         encoded = encode(payload, folder, counter)
-        tmp = work / "result.json.part"
+        tmp = folder / "result.json.part"
         tmp.write_text(json.dumps(encoded))
-        os.replace(tmp, work / "result.json")
+        os.replace(tmp, folder / "result.json")
         code = 0
     except BaseException:
         try:
@@ -290,26 +357,58 @@ def _child_main(work: Path, memory_mb: int, cpu_seconds: float, body: Callable[[
             pass
     finally:
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for st in streams:
+                st.finish()
         except BaseException:
             pass
         os._exit(code)
 
 
+def read_regular(path: Path, limit: int) -> bytes:
+    """Read a file the child may have tampered with: no symlink, no FIFO, no device,
+    nothing larger than ``limit``."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        if st.st_size > limit:
+            raise OSError(f"{path.name} is larger than {limit} bytes")
+        chunks, left = [], limit + 1
+        while left > 0:
+            b = os.read(fd, min(left, 1 << 20))
+            if not b:
+                break
+            chunks.append(b)
+            left -= len(b)
+        data = b"".join(chunks)
+        if len(data) > limit:
+            raise OSError(f"{path.name} is larger than {limit} bytes")
+        return data
+    finally:
+        os.close(fd)
+
+
 def _tail(path: Path, n: int = 600) -> str:
     try:
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            size = f.tell()
-            f.seek(max(0, size - n))
-            return f.read().decode("utf-8", "replace").strip()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        size = os.lseek(fd, 0, os.SEEK_END)
+        os.lseek(fd, max(0, size - n), os.SEEK_SET)
+        return os.read(fd, n).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
 
 
 def run_child(body: Callable[[], dict], timeout: float, memory_mb: int = 2048) -> ChildOutcome:
     """Fork, run ``body`` in the child under limits, and collect what it returned."""
+    jail.plan()  # computed once, before the fork
     work = Path(tempfile.mkdtemp(prefix="ckgrade-"))
     (work / "cwd").mkdir()
     (work / "result").mkdir()
@@ -338,14 +437,15 @@ def run_child(body: Callable[[], dict], timeout: float, memory_mb: int = 2048) -
             time.sleep(0.005)
     finally:
         _kill_group(pid)
+        if os.geteuid() == 0:
+            jail.reap(jail.child_uid(pid))  # whatever it forked, setsid or not
     seconds = time.monotonic() - start
     payload = None
-    result = work / "result.json"
-    if status != "timeout" and result.exists():
+    result = work / "result" / "result.json"
+    if status != "timeout" and os.path.lexists(result):
         try:
-            if result.stat().st_size <= MAX_RESULT_BYTES:
-                payload = decode(json.loads(result.read_text()), work / "result")
-                status = "ok"
+            payload = decode(json.loads(read_regular(result, MAX_RESULT_BYTES)), work / "result")
+            status = "ok"
         except (ValueError, OSError) as e:
             exit_info += f"; unreadable result ({e})"
     outcome = ChildOutcome(status, payload, seconds, _tail(work / "stdout.txt"), _tail(work / "stderr.txt"), exit_info)

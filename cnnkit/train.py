@@ -147,9 +147,9 @@ def evaluate(model: nn.Module, loader, loss_fn: Callable | None = None, device="
     return float(total_loss) / n, int(correct) / n
 
 
-def predict_proba(model: nn.Module, loader, device="cpu") -> np.ndarray:
-    """Softmax probabilities ``(N, num_classes)`` (float32) for every image the
-    loader yields, in order (batches ``(x, y)`` or just ``x``), in ``eval()`` mode."""
+def _outputs(model: nn.Module, loader, device, per_batch) -> list:
+    """``per_batch(logits)`` for every batch the loader yields, in ``eval()`` mode
+    and without gradients; the model's train/eval mode is restored afterwards."""
     device = resolve_device(device)
     was_training = model.training
     model.eval()
@@ -158,9 +158,16 @@ def predict_proba(model: nn.Module, loader, device="cpu") -> np.ndarray:
         with torch.no_grad():
             for batch in loader:
                 x = _inputs(batch).to(device, non_blocking=True)
-                parts.append(torch.softmax(_logits(model(x)).float(), dim=1).cpu())
+                parts.append(per_batch(_logits(model(x))).cpu())
     finally:
         model.train(was_training)
+    return parts
+
+
+def predict_proba(model: nn.Module, loader, device="cpu") -> np.ndarray:
+    """Softmax probabilities ``(N, num_classes)`` (float32) for every image the
+    loader yields, in order (batches ``(x, y)`` or just ``x``), in ``eval()`` mode."""
+    parts = _outputs(model, loader, device, lambda z: torch.softmax(z.float(), dim=1))
     if not parts:
         return np.zeros((0, 0), dtype=np.float32)
     return torch.cat(parts).numpy()
@@ -169,17 +176,7 @@ def predict_proba(model: nn.Module, loader, device="cpu") -> np.ndarray:
 def predict(model: nn.Module, loader, device="cpu") -> np.ndarray:
     """Predicted class indices (int64, one per image, in the loader's order).
     Use a loader with ``shuffle=False`` to match them with the data set's labels."""
-    device = resolve_device(device)
-    was_training = model.training
-    model.eval()
-    parts = []
-    try:
-        with torch.no_grad():
-            for batch in loader:
-                x = _inputs(batch).to(device, non_blocking=True)
-                parts.append(_logits(model(x)).argmax(dim=1).cpu())
-    finally:
-        model.train(was_training)
+    parts = _outputs(model, loader, device, lambda z: z.argmax(dim=1))
     if not parts:
         return np.zeros(0, dtype=np.int64)
     return torch.cat(parts).numpy().astype(np.int64)

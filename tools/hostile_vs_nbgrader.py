@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder.submissions import make_submission, write  # noqa: E402
-from tests.hostile_corpus.corpus import REFERENCE_BODY, HEADER, build, cases, submission  # noqa: E402
+from tests.hostile_corpus.corpus import REFERENCE_BODY, HEADER, build, cases  # noqa: E402
 from tests.kit import source_notebook  # noqa: E402
 
 NPROC = 256
@@ -290,13 +290,7 @@ def main() -> int:
     write(reference(release, source), subs / "aaa_ref" / "hw1" / "hw1.ipynb")
     write(reference(release, source), subs / "zzz_ref" / "hw1" / "hw1.ipynb")
     build(subs, release, source, chosen)
-    for c in chosen:
-        path = subs / c.name / "classic" / "classic.ipynb"
-        if c.raw is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(c.raw)
-        else:
-            write(submission(c_release, c_source, c), path)
+    build(subs, c_release, c_source, chosen, hw="classic")
     write(make_submission(c_release, c_source), subs / "aaa_ref" / "classic" / "classic.ipynb")
 
     results: dict = {}

@@ -110,11 +110,11 @@ def cases(root: Path, results: Path, neighbour_nb: Path, port: int) -> list[Case
     ]
 
 
-def build(folder: Path, release: dict, source: dict, case_list: list[Case]) -> dict[str, Path]:
-    """Write every case as ``folder/<case>/hw1/hw1.ipynb``; return case -> path."""
+def build(folder: Path, release: dict, source: dict, case_list: list[Case], hw: str = "hw1") -> dict[str, Path]:
+    """Write every case as ``folder/<case>/<hw>/<hw>.ipynb``; return case -> path."""
     paths = {}
     for c in case_list:
-        path = folder / c.name / "hw1" / "hw1.ipynb"
+        path = folder / c.name / hw / f"{hw}.ipynb"
         if c.raw is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(c.raw)

@@ -35,7 +35,7 @@ demo: release
 	$(PY) tools/demo.py $(ASSIGNMENTS)
 
 test: setup
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n auto --dist loadgroup tests
 
 clean-demo:
 	rm -rf submitted autograded feedback gradebook.db exports

@@ -112,6 +112,8 @@ class MissingFunction(Exception):
 
 
 def _error_text(e: BaseException) -> str:
+    if isinstance(e, ImportError) and _is_forbidden(getattr(e, "name", None) or ""):
+        return f"ImportError: `{e.name}` is not allowed in this exercise: write it yourself"
     msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
     msg = msg[:200]
     return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
@@ -146,24 +148,37 @@ class Namespace:
             return Bad("error", _error_text(e))
 
 
-class _Blocker(importlib.abc.MetaPathFinder):
-    def __init__(self, names: tuple[str, ...]):
-        self.names = names
+_FORBIDDEN: tuple[str, ...] = ()
 
+
+def _is_forbidden(fullname: str) -> bool:
+    return any(fullname == n or fullname.startswith(n + ".") for n in _FORBIDDEN)
+
+
+class _Blocker(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
-        for n in self.names:
-            if fullname == n or fullname.startswith(n + "."):
-                raise ImportError(f"`{fullname}` is not allowed in this exercise: write it yourself")
+        if _is_forbidden(fullname):
+            raise ImportError(f"`{fullname}` is not allowed in this exercise: write it yourself", name=fullname)
         return None
 
 
 def forbid_modules(names: tuple[str, ...]) -> None:
+    """Make ``names`` (and their submodules) unimportable in this process.
+
+    A ``None`` in ``sys.modules`` makes ``import x`` fail and makes
+    ``importlib.util.find_spec(x)`` answer "not installed" (libraries probe for
+    optional packages that way, torch for scikit-learn among them, and must not
+    crash); the finder catches what is not yet in ``sys.modules`` (submodules)."""
+    global _FORBIDDEN
     if not names:
         return
+    _FORBIDDEN = tuple(names)
     for mod in list(sys.modules):
-        if any(mod == n or mod.startswith(n + ".") for n in names):
+        if _is_forbidden(mod):
             sys.modules[mod] = None  # type: ignore[assignment]
-    sys.meta_path.insert(0, _Blocker(names))
+    for n in names:
+        sys.modules[n] = None  # type: ignore[assignment]
+    sys.meta_path.insert(0, _Blocker())
 
 
 class _StatementTimeout(BaseException):

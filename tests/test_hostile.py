@@ -220,3 +220,39 @@ def test_no_network_from_student_code(tmp_path):
         assert not connected, "student code reached a server on loopback"
         assert "Network is unreachable" in items[BN_B]["reason"] or "OSError" in items[BN_B]["reason"]
     assert items[BN_B]["points"] < items[BN_B]["max_points"]
+
+
+def test_forbidden_library_earns_nothing_and_says_why(tmp_path):
+    """HW1 is NumPy only: a BatchNorm that hands the work to torch gets no points, and
+    the reason names the import."""
+    src = ("def batchnorm_forward(*args, **kwargs):\n"
+           "    import torch\n"
+           "    raise AssertionError('torch should not have been importable')\n")
+    items, _ = grade(tmp_path, replace={"batchnorm_forward": src})
+    r = items[BN_F]
+    assert r["points"] == 0 and "`torch` is not allowed in this exercise" in r["reason"], r["reason"]
+
+
+def test_forbidden_module_looks_absent_to_library_probes():
+    """Libraries probe for optional packages with importlib.util.find_spec (torch does it
+    for scikit-learn when deterministic algorithms are switched on): a forbidden module
+    must look absent to them, not make them crash; importing it still fails clearly."""
+    code = (
+        "import importlib.util\n"
+        "from autograder.sandbox import forbid_modules, _error_text\n"
+        "forbid_modules(('sklearn', 'torchvision.ops'))\n"
+        "import torch\n"
+        "torch.use_deterministic_algorithms(True, warn_only=True)\n"
+        "assert importlib.util.find_spec('sklearn') is None\n"
+        "for stmt in ('import sklearn.metrics', 'from sklearn import metrics', 'import torchvision.ops'):\n"
+        "    try:\n"
+        "        exec(stmt)\n"
+        "    except ImportError as e:\n"
+        "        print(_error_text(e))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines == [f"ImportError: `{m}` is not allowed in this exercise: write it yourself"
+                     for m in ("sklearn.metrics", "sklearn", "torchvision.ops")], lines

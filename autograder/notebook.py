@@ -12,6 +12,7 @@ parses; nothing here executes student code.
 from __future__ import annotations
 
 import ast
+import builtins
 import dataclasses
 import json
 import re
@@ -179,12 +180,30 @@ def _global_refs(text: str) -> frozenset:
 
 
 def _needed_only(snippets: list[Snippet]) -> list[Snippet]:
-    """Drop assignments with calls that no kept definition needs (experiments)."""
+    """Drop the experiments that no kept definition needs.
+
+    An experiment is an assignment with a call (``data = load(...)``), or an
+    assignment that reads a name only experiments define (``x = data["x"]``) or
+    that only a skipped statement defines (a name set inside ``if not GRADING:``):
+    without its experiment it could only fail, and a note saying so would puzzle
+    a student whose notebook is fine."""
+    experiment = {id(s) for s in snippets if s.has_call}
+    defined = {n for s in snippets for n in s.names} | set(dir(builtins))
+    undefined = {n for s in snippets for n in s.refs} - defined
+    changed = True
+    while changed:
+        changed = False
+        plain_names = {n for s in snippets if id(s) not in experiment for n in s.names}
+        experiment_names = ({n for s in snippets if id(s) in experiment for n in s.names} - plain_names) | undefined
+        for s in snippets:
+            if id(s) not in experiment and s.kind == "assign" and s.refs & experiment_names:
+                experiment.add(id(s))
+                changed = True
     needed: set[str] = set()
     for s in snippets:
-        if not s.has_call:
+        if id(s) not in experiment:
             needed |= s.refs
-    keep = {id(s) for s in snippets if not s.has_call}
+    keep = {id(s) for s in snippets if id(s) not in experiment}
     changed = True
     while changed:
         changed = False

@@ -3,10 +3,19 @@
 Tests of one module share module-scoped fixtures and caches (an nbgrader course, a
 graded batch, trained models), so each module runs on one worker, except the
 modules whose tests are independent gradings: those spread over all workers.
-Without xdist the marks do nothing."""
+Without xdist the marks do nothing.
+
+Every process the tests start (notebook kernels, nbgrader, graders) uses one BLAS/
+OpenMP thread: the workers already fill the cores, and torch's small convolutions
+run many times slower when two multi-threaded processes share two cores."""
 from __future__ import annotations
 
+import os
+
 import pytest
+
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 SPREAD = {"test_validity.py", "test_notebooks_run.py"}
 

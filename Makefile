@@ -1,7 +1,7 @@
 # The course kit's two main commands: `make demo` and `make test`.
 # Both set up a local virtual environment (.venv) unless one is already active.
 SHELL := /bin/bash
-ASSIGNMENTS := hw1 hw2 hw3 hw5
+ASSIGNMENTS := hw1 hw2 hw3 hw4 hw5
 
 ifdef VIRTUAL_ENV
 PY := python

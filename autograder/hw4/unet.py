@@ -1,0 +1,613 @@
+"""U-Net, and colorization in Lab space with it (000 P1, U-Net part).
+
+Student API:
+    UNet(in_channels=1, out_channels=2, base=16, depth=3)  (an nn.Module)
+        Encoder level i = 0..depth-1: DoubleConv(c_prev -> base*2**i), then MaxPool2d(2)
+        (the DoubleConv's output is kept as the skip of level i). Bottleneck:
+        DoubleConv(base*2**(depth-1) -> base*2**depth). Decoder level i = depth-1..0:
+        ConvTranspose2d(base*2**(i+1) -> base*2**i, kernel_size=2, stride=2) (a learned
+        up-convolution), concatenate with the skip of level i along the channels
+        (2*base*2**i channels), DoubleConv(2*base*2**i -> base*2**i). Last: a 1x1 conv
+        base -> out_channels, no activation. DoubleConv(a -> b) = two 3x3 convs with
+        padding 1 (a -> b, b -> b), each followed by BatchNorm2d and ReLU.
+        Input (N, in_channels, H, W) with H and W multiples of 2**depth; output
+        (N, out_channels, H, W). Other sizes are not graded (the notebook's version raises).
+    rgb_to_lab_channels(images) -> (L, ab)
+        images: uint8 NumPy (N, H, W, 3), RGB. L = L*/100 as float32 (N, 1, H, W) in [0, 1];
+        ab = (a*, b*)/110 as float32 (N, 2, H, W), about [-1, 1]; L*, a*, b* as
+        skimage.color.rgb2lab gives them (D65, sRGB).
+    lab_channels_to_rgb(L, ab) -> float32 (N, H, W, 3) RGB in [0, 1]
+        The inverse: skimage.color.lab2rgb of (100 L, 110 a, 110 b), clipped to [0, 1].
+
+hw4.unet: the probe builds UNet with other channel counts, bases and depths, runs it
+on several sizes (batch 1 included), lists its Conv2d and ConvTranspose2d layers with
+forward hooks that also record at which resolution each runs, and runs two skip tests
+in eval mode: (a) every conv that runs at the bottleneck's resolution zeroed (the
+bottleneck then outputs a constant): the output must still depend on the input;
+(b) every conv and up-conv that runs below full resolution zeroed: only the level-0
+skip is left; on a blank input, changing one pixel must still change the output around
+it, and changing the pixel next to it instead must move that response by exactly one
+pixel (a full-resolution path is translation-equivariant, one through a pooling is
+not). A network without skips, or with a skip from the wrong level, fails (a) or (b). The
+judge compares the layers with the reference's (multiset of (in, out, kernel) of the
+convs: the decoder's convs must read 2c channels; the final 1x1 conv; depth
+ConvTranspose2d(2c, c, 2, stride 2), interpolation alone is not a learned up-conv).
+
+hw4.colorization: the helpers are compared with skimage.color on random colours and
+photo patches. Then the grader trains UNet(1, 2, base=8, depth=2) itself on 32x32
+patches of scikit-image's photographs (``data_scripts.colorize``, the grader's own
+Lab conversion): its own loop, Adam with a one-cycle schedule, MSE on ab, a fixed
+number of steps, a CPU-seconds cap; and compares the held-out MSE of the predicted
+ab with that of predicting the training set's mean colour everywhere. Full points at
+a ratio <= 0.85 (the reference reaches about 0.74-0.77); a constant model stays at 1.
+"""
+from __future__ import annotations
+
+import collections
+import time
+from typing import Any
+
+import numpy as np
+
+from ..core import Bad, Fail, Item, unwrap
+
+# --------------------------------------------------------------------------
+# hw4.unet
+
+# (kwargs, input shapes); the first shape is run in train mode (shape and gradients).
+UNET_CASES = [
+    ({"in_channels": 1, "out_channels": 2, "base": 8, "depth": 2}, [(2, 1, 32, 32), (1, 1, 16, 24)]),
+    ({"in_channels": 3, "out_channels": 5, "base": 4, "depth": 3}, [(2, 3, 16, 24), (1, 3, 40, 16)]),
+    ({"in_channels": 2, "out_channels": 1, "base": 6, "depth": 1}, [(3, 2, 10, 14), (1, 2, 6, 6)]),
+]
+
+
+def reference_layers(in_channels: int, out_channels: int, base: int, depth: int) -> tuple[list, list]:
+    """(convs, up-convs) of the reference U-Net: [(in, out, kernel)] and [(in, out, kernel, stride)]."""
+    convs, ups = [], []
+    c = in_channels
+    for i in range(depth):
+        w = base * 2 ** i
+        convs += [(c, w, 3), (w, w, 3)]
+        c = w
+    w = base * 2 ** depth
+    convs += [(c, w, 3), (w, w, 3)]
+    for i in reversed(range(depth)):
+        w = base * 2 ** i
+        ups.append((2 * w, w, 2, 2))
+        convs += [(2 * w, w, 3), (w, w, 3)]
+    convs.append((base, out_channels, 1))
+    return convs, ups
+
+
+def _ctx(kwargs: dict) -> str:
+    return "UNet(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
+
+
+def _input(seed: int, case: int, j: int, shape) -> np.ndarray:
+    return np.random.default_rng([seed, 41, case, j]).normal(0.0, 1.0, shape).astype(np.float32)
+
+
+def _out_record(y) -> Any:
+    import torch
+
+    if isinstance(y, Bad):
+        return y
+    if not torch.is_tensor(y):
+        return Bad("type", f"forward returned a {type(y).__name__}, not a tensor")
+    return {"shape": [int(s) for s in y.shape], "finite": bool(torch.isfinite(y).all()) if y.is_floating_point() else False}
+
+
+def _probe_unet_case(ns, kwargs: dict, shapes: list, seed: int, case: int) -> dict:
+    import torch
+    import torch.nn as nn
+
+    torch.manual_seed(seed + case)
+    net = ns.call("UNet", **kwargs)
+    if isinstance(net, Bad):
+        return {"error": net}
+    if not isinstance(net, nn.Module):
+        return {"error": Bad("missing", f"built a {type(net).__name__}, not an nn.Module")}
+    mods = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    rec: dict[str, Any] = {
+        "convs": [[int(m.in_channels), int(m.out_channels), int(m.kernel_size[0]), int(m.kernel_size[1]),
+                   int(m.stride[0]), int(m.groups)] for m in mods if isinstance(m, nn.Conv2d)],
+        "ups": [[int(m.in_channels), int(m.out_channels), int(m.kernel_size[0]), int(m.kernel_size[1]),
+                 int(m.stride[0])] for m in mods if isinstance(m, nn.ConvTranspose2d)],
+        "upsample": sorted({type(m).__name__ for m in net.modules() if isinstance(m, (nn.Upsample, nn.UpsamplingNearest2d,
+                                                                                        nn.UpsamplingBilinear2d))}),
+    }
+    # where every conv runs: the spatial height of its input, in the order of the calls
+    seen: list = []
+    hooks = [m.register_forward_hook(lambda m, inp, out, k=k: seen.append((k, int(inp[0].shape[-2]))))
+             for k, m in enumerate(mods)]
+    outs = []
+    for j, shape in enumerate(shapes):
+        x = torch.from_numpy(_input(seed, case, j, shape))
+        if j == 0:
+            net.train()
+            y = ns.guard(net, x)
+            outs.append(_out_record(y))
+            if not isinstance(y, Bad) and torch.is_tensor(y) and y.requires_grad:
+                g = torch.randn(y.shape, generator=torch.Generator().manual_seed(seed))
+                back = ns.guard(lambda: (y * g).sum().backward())
+                rec["backward"] = back if isinstance(back, Bad) else "ok"
+                rec["unused"] = [n for n, p in net.named_parameters() if p.requires_grad and p.grad is None][:4]
+            else:
+                rec["backward"] = Bad("missing", "the output does not require grad (no autograd graph)")
+        else:
+            net.eval()
+            with torch.no_grad():
+                outs.append(_out_record(ns.guard(net, x)))
+    rec["outs"] = outs
+
+    # The skip tests, on a 32x32 input (the changed pixel far from the borders), in eval mode.
+    net.eval()
+    c = shapes[0][1]
+    h = w = max(32, 2 ** (int(kwargs["depth"]) + 1))  # the changed pixel far from the borders (exact equivariance)
+    x1 = torch.from_numpy(_input(seed, case, 10, (1, c, h, w)))
+    x2 = torch.from_numpy(_input(seed, case, 11, (1, c, h, w)))
+    seen.clear()
+    with torch.no_grad():
+        y1 = ns.guard(net, x1)
+    for hk in hooks:
+        hk.remove()
+    if isinstance(y1, Bad) or not torch.is_tensor(y1):
+        rec["skip"] = y1 if isinstance(y1, Bad) else Bad("type", "forward returned no tensor")
+        return rec
+    heights = {}
+    for k, hh in seen:
+        heights.setdefault(k, hh)
+    rec["heights"] = [heights.get(k, -1) for k in range(len(mods))]
+    deepest = min(heights.values()) if heights else h
+    depth = int(kwargs["depth"])
+    saved = [(m.weight.detach().clone()) for m in mods]
+
+    def zeroed_outputs(which, inputs):
+        with torch.no_grad():
+            for k, m in enumerate(mods):
+                m.weight.copy_(saved[k])
+                if k in which:
+                    m.weight.zero_()
+            res = []
+            for xx in inputs:
+                yy = ns.guard(net, xx)
+                res.append(yy.detach().numpy().astype(np.float64) if torch.is_tensor(yy) else
+                           (yy if isinstance(yy, Bad) else Bad("type", "forward returned no tensor")))
+            for k, m in enumerate(mods):
+                m.weight.copy_(saved[k])
+        return res
+
+    # (a) the bottleneck's convs (those running at H / 2**depth) zeroed
+    deep = {k for k, hh in heights.items() if hh <= h // 2 ** depth}
+    a1, a2 = zeroed_outputs(deep, [x1, x2])
+    rec["deep_zeroed"] = {"n": len(deep), "deepest": int(deepest), "diff": _max_diff(a1, a2)}
+    # (b) everything below full resolution zeroed, on a blank input: the response to one
+    # changed pixel, and to the pixel next to it, must be the same map shifted by one
+    # column (a full-resolution path is translation-equivariant; one through a pooling
+    # is not, so a skip taken after the pooling fails)
+    low = {k for k, hh in heights.items() if hh < h}
+    r, col = h // 2, (w // 2) // 2 * 2
+    x0 = torch.zeros((1, c, h, w))
+    xa, xb = x0.clone(), x0.clone()
+    xa[0, :, r, col] = 3.0
+    xb[0, :, r, col + 1] = 3.0
+    b0, ba, bb = zeroed_outputs(low, [x0, xa, xb])
+    fine: dict[str, Any] = {"n": len(low)}
+    bad = next((v for v in (b0, ba, bb) if isinstance(v, Bad)), None)
+    if bad is not None:
+        fine["error"] = bad
+    elif not (b0.shape == ba.shape == bb.shape and b0.ndim == 4):
+        fine["error"] = Bad("missing", "the outputs differ in shape")
+    else:
+        da, db = ba - b0, bb - b0
+        fine["near"] = float(np.abs(da[..., max(0, r - 1):r + 2, max(0, col - 1):col + 2]).max(initial=0.0))
+        fine["scale"] = float(np.abs(b0).max(initial=0.0))
+        den = max(float(np.abs(da).max(initial=0.0) + np.abs(db).max(initial=0.0)), 1e-12)
+        fine["shift_err"] = float(np.abs(db[..., 1:] - da[..., :-1]).max(initial=0.0)) / den
+    rec["fine"] = fine
+    return rec
+
+
+def _max_diff(a, b):
+    if isinstance(a, Bad):
+        return a
+    if isinstance(b, Bad):
+        return b
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.shape != b.shape:
+        return Bad("missing", "the two outputs differ in shape")
+    return float(np.max(np.abs(a - b), initial=0.0))
+
+
+def probe_unet(ns, seed):
+    out = {}
+    for case, (kwargs, shapes) in enumerate(UNET_CASES):
+        try:
+            out[str(case)] = _probe_unet_case(ns, kwargs, shapes, seed, case)
+        except Exception as e:  # noqa: BLE001  (an odd module the probe could not handle)
+            out[str(case)] = {"error": Bad("error", f"{type(e).__name__} while probing: {str(e)[:150]}")}
+    return out
+
+
+def _rec(out, case: int, ctx: str) -> dict:
+    rec = out.get(str(case)) if isinstance(out, dict) else None
+    if not isinstance(rec, dict):
+        raise Fail(f"{ctx}: no result came back")
+    if "error" in rec:
+        err = rec["error"]
+        raise Fail(err.describe(f"{ctx}: building it") if isinstance(err, Bad) else f"{ctx}: building it failed")
+    return rec
+
+
+def _fmt(t) -> str:
+    return f"{t[2]}x{t[2]} conv {t[0]}->{t[1]}"
+
+
+def _check_layers(rec: dict, kwargs: dict, ctx: str) -> None:
+    want, _ = reference_layers(**kwargs)
+    got = []
+    for c in rec.get("convs") or []:
+        if not isinstance(c, (list, tuple)) or len(c) != 6:
+            raise Fail(f"{ctx}: its layers could not be read")
+        if c[2] != c[3]:
+            raise Fail(f"{ctx}: a conv with a non-square {c[2]}x{c[3]} kernel")
+        if c[5] != 1:
+            raise Fail(f"{ctx}: a conv with groups={c[5]}; U-Net's convs are ordinary (groups=1)")
+        if c[4] != 1:
+            raise Fail(f"{ctx}: a Conv2d with stride {c[4]}; downsample with MaxPool2d(2) and keep every conv at stride 1")
+        got.append((int(c[0]), int(c[1]), int(c[2])))
+    missing = collections.Counter(want) - collections.Counter(got)
+    extra = collections.Counter(got) - collections.Counter(want)
+    if not missing and not extra:
+        return
+    base = kwargs["base"]
+    final = (base, kwargs["out_channels"], 1)
+    if final in missing:
+        raise Fail(f"{ctx}: no final 1x1 conv {base}->{kwargs['out_channels']} (out_channels); end with "
+                   f"nn.Conv2d(base, out_channels, kernel_size=1)")
+    dec = [t for t in missing if t[2] == 3 and t[0] == 2 * t[1]]
+    if dec:
+        t = sorted(dec)[0]
+        raise Fail(f"{ctx}: no {_fmt(t)}: the first conv of each decoder level must read the up-convolved "
+                   f"features concatenated with the skip of the same level (torch.cat([skip, up], dim=1): "
+                   f"{t[1]} + {t[1]} = {t[0]} channels)" + (f"; found {', '.join(_fmt(e) for e in sorted(extra))} instead"
+                                                           if extra else ""))
+    parts = []
+    if missing:
+        parts.append("missing " + ", ".join(_fmt(t) + (f" (x{n})" if n > 1 else "") for t, n in sorted(missing.items())))
+    if extra:
+        parts.append("unexpected " + ", ".join(_fmt(t) + (f" (x{n})" if n > 1 else "") for t, n in sorted(extra.items())))
+    raise Fail(f"{ctx}: its convs differ from the U-Net of the task ({'; '.join(parts)}); widths base*2**level, "
+               "two 3x3 convs per level, the bottleneck at base*2**depth, a final 1x1 conv")
+
+
+def _check_ups(rec: dict, kwargs: dict, ctx: str) -> None:
+    _, want = reference_layers(**kwargs)
+    got = []
+    for u in rec.get("ups") or []:
+        if not isinstance(u, (list, tuple)) or len(u) != 5:
+            raise Fail(f"{ctx}: its layers could not be read")
+        got.append((int(u[0]), int(u[1]), int(u[2]), int(u[4])) if u[2] == u[3] else tuple(u))
+    if not got:
+        how = " (it upsamples by interpolation: " + ", ".join(rec.get("upsample") or []) + ")" if rec.get("upsample") else ""
+        raise Fail(f"{ctx}: no nn.ConvTranspose2d{how}; this task asks for a learned up-convolution in each decoder "
+                   f"level, nn.ConvTranspose2d(2c, c, kernel_size=2, stride=2)")
+    if sorted(got) != sorted(want):
+        raise Fail(f"{ctx}: up-convolutions {sorted(got)} as (in, out, kernel, stride), expected {sorted(want)}: "
+                   f"one ConvTranspose2d(2c, c, kernel_size=2, stride=2) per decoder level, halving the channels")
+
+
+def _check_shapes(rec: dict, kwargs: dict, shapes: list, ctx: str) -> None:
+    outs = rec.get("outs")
+    if not isinstance(outs, list) or len(outs) != len(shapes):
+        raise Fail(f"{ctx}: no output came back")
+    for shape, o in zip(shapes, outs):
+        o = unwrap(o, f"{ctx} on an input of shape {shape}")
+        want = [shape[0], kwargs["out_channels"], shape[2], shape[3]]
+        if not isinstance(o, dict) or o.get("shape") != want:
+            got = tuple(o.get("shape") or ()) if isinstance(o, dict) else "?"
+            raise Fail(f"{ctx}: input {shape} gave output {got}, expected {tuple(want)} (same H and W as the input; "
+                       f"out_channels channels)")
+        if not o.get("finite"):
+            raise Fail(f"{ctx}: input {shape} gave NaN or inf")
+
+
+def _check_skips(rec: dict, kwargs: dict, ctx: str) -> None:
+    skip = rec.get("skip")
+    if isinstance(skip, Bad):
+        raise Fail(skip.describe(f"{ctx}: forward in eval mode"))
+    deep, fine = rec.get("deep_zeroed"), rec.get("fine")
+    if not isinstance(deep, dict) or not isinstance(fine, dict):
+        raise Fail(f"{ctx}: the skip test did not run")
+    if not deep.get("n"):
+        raise Fail(f"{ctx}: no conv runs at the bottleneck's resolution (H / 2**depth = H / {2 ** kwargs['depth']}); "
+                   f"the encoder must halve the size depth={kwargs['depth']} times")
+    diff = deep.get("diff")
+    if isinstance(diff, Bad):
+        raise Fail(diff.describe(f"{ctx}: forward with the bottleneck's convs zeroed"))
+    if not isinstance(diff, float) or not diff > 1e-6:
+        raise Fail(f"{ctx}: with the bottleneck's convs zeroed, the output no longer depends on the input: "
+                   "everything goes through the bottleneck, there are no skip connections (concatenate each encoder "
+                   "level's output into the decoder level of the same size)")
+    if isinstance(fine.get("error"), Bad):
+        raise Fail(fine["error"].describe(f"{ctx}: forward with the low-resolution convs zeroed"))
+    near, scale, shift = fine.get("near"), fine.get("scale"), fine.get("shift_err")
+    if not isinstance(near, float) or not near > 1e-6 * max(1.0, float(scale or 0.0)):
+        raise Fail(f"{ctx}: with every conv below full resolution zeroed, changing one input pixel no longer changes "
+                   "the output around it: the full-resolution encoder features must be concatenated into the last "
+                   "decoder level (the skip of level 0; fine detail comes from there)")
+    if not isinstance(shift, float) or not shift < 1e-3:
+        raise Fail(f"{ctx}: with every conv below full resolution zeroed, moving a changed input pixel by one column "
+                   "does not move the output's response by one column: the skip into the last decoder level passes "
+                   "through a pooling (take each skip from the encoder level's double conv, before the MaxPool2d)")
+
+
+def judge_unet(out, seed, ck):
+    out = out if isinstance(out, dict) else {}
+    n = len(UNET_CASES)
+    for case, (kwargs, shapes) in enumerate(UNET_CASES):
+        ctx = _ctx(kwargs)
+        with ck.part("output shape", 2 / n):
+            _check_shapes(_rec(out, case, ctx), kwargs, shapes, ctx)
+        with ck.part("layers", 2 / n):
+            _check_layers(_rec(out, case, ctx), kwargs, ctx)
+        with ck.part("up-convolution", 1 / n):
+            _check_ups(_rec(out, case, ctx), kwargs, ctx)
+        with ck.part("skip connections", 2 / n):
+            _check_skips(_rec(out, case, ctx), kwargs, ctx)
+        with ck.part("gradients", 1 / n):
+            rec = _rec(out, case, ctx)
+            back = rec.get("backward")
+            if isinstance(back, Bad):
+                raise Fail(back.describe(f"{ctx}: backward through the output"))
+            if back != "ok":
+                raise Fail(f"{ctx}: backward through the output did not run")
+            unused = [str(u) for u in rec.get("unused") or []]
+            if unused:
+                raise Fail(f"{ctx}: parameter(s) {', '.join(unused)} got no gradient: a layer is defined in __init__ "
+                           "but not used in forward")
+
+
+# --------------------------------------------------------------------------
+# hw4.colorization
+
+COLOR_CASES = [(2, 8, 8), (1, 5, 7), (3, 16, 12)]  # (N, H, W) of the helper checks
+L_SCALE, AB_SCALE = 100.0, 110.0
+TRAIN_N, TEST_N, PATCH = 1500, 300, 32
+UNET_ARGS = {"in_channels": 1, "out_channels": 2, "base": 8, "depth": 2}
+STEPS, BATCH, LR = 100, 32, 5e-3
+CAP_S = 12.0            # CPU seconds (the reference needs about 4.5)
+FULL_RATIO = 0.85       # held-out MSE / MSE of the mean colour: full points at or below
+HALF_RATIO = 0.95       # half of the training points at or below
+
+
+def helper_images(seed: int, case: int) -> np.ndarray:
+    """Random colours (some saturated, black and white included) and photo patches."""
+    n, h, w = COLOR_CASES[case]
+    rng = np.random.default_rng([seed, 42, case])
+    img = rng.integers(0, 256, (n, h, w, 3)).astype(np.uint8)
+    img[0, 0, 0] = (0, 0, 0)
+    img[0, 0, 1] = (255, 255, 255)
+    img[0, 1, 0] = (255, 0, 0)
+    img[0, 1, 1] = (0, 0, 255)
+    if case == 2:
+        from data_scripts.colorize import photo_patches
+
+        img = photo_patches(n, 16, "test", seed)[:, :h, :w].copy()
+    return img
+
+
+def reference_lab(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from skimage.color import rgb2lab
+
+    lab = rgb2lab(images.astype(np.float64) / 255.0)
+    return (lab[..., :1] / L_SCALE).transpose(0, 3, 1, 2), (lab[..., 1:] / AB_SCALE).transpose(0, 3, 1, 2)
+
+
+def reference_rgb(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    from skimage.color import lab2rgb
+
+    lab = np.concatenate([L * L_SCALE, ab * AB_SCALE], axis=1).transpose(0, 2, 3, 1)
+    return np.clip(lab2rgb(lab.astype(np.float64)), 0.0, 1.0)
+
+
+def _plain_array(v) -> Any:
+    import torch
+
+    if isinstance(v, Bad):
+        return v
+    if torch.is_tensor(v):
+        return Bad("missing", "returned a torch tensor; return NumPy arrays")
+    if isinstance(v, np.ndarray):
+        return v if v.size <= 10 ** 6 else Bad("missing", "returned an array far too large")
+    return Bad("missing", f"returned a {type(v).__name__}, not a NumPy array")
+
+
+def colour_data(seed: int) -> dict:
+    """The grader's training and held-out data (both sides): L and ab, float32."""
+    from data_scripts.colorize import photo_patches
+
+    L_tr, ab_tr = reference_lab(photo_patches(TRAIN_N, PATCH, "train", seed))
+    L_te, ab_te = reference_lab(photo_patches(TEST_N, PATCH, "test", seed))
+    return {"L_train": L_tr.astype(np.float32), "ab_train": ab_tr.astype(np.float32),
+            "L_test": L_te.astype(np.float32), "ab_test": ab_te.astype(np.float32)}
+
+
+def train_colorizer(model, data: dict, seed: int) -> dict:
+    """The grader's own loop (child side): Adam + one-cycle, MSE on ab, seeded batches."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    X, Y = torch.from_numpy(data["L_train"]), torch.from_numpy(data["ab_train"])
+    params = [p for p in model.parameters() if p.requires_grad]
+    status, done, losses = "finished", 0, []
+    start = time.process_time()
+    if params:
+        opt = torch.optim.Adam(params, lr=LR)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=STEPS, pct_start=0.15)
+        model.train()
+        for _ in range(STEPS):
+            idx = torch.randint(0, len(X), (BATCH,), generator=gen)
+            pred = model(X[idx])
+            if not torch.is_tensor(pred) or tuple(pred.shape) != tuple(Y[idx].shape):
+                raise ValueError(f"the model returned {tuple(getattr(pred, 'shape', ()))} for a batch of "
+                                 f"{tuple(X[idx].shape)}, expected {tuple(Y[idx].shape)}")
+            loss = F.mse_loss(pred, Y[idx])
+            if not torch.isfinite(loss):
+                status = "diverged"
+                break
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            done += 1
+            losses.append(float(loss.detach()))
+            if time.process_time() - start > CAP_S:
+                status = "capped"
+                break
+    else:
+        status = "no parameters"
+    seconds = time.process_time() - start
+    model.eval()
+    with torch.no_grad():
+        pred = torch.cat([model(torch.from_numpy(data["L_test"][i:i + 100])) for i in range(0, TEST_N, 100)])
+    return {"status": status, "steps": done, "seconds": round(seconds, 2),
+            "pred": pred.detach().numpy().astype(np.float32)}
+
+
+def probe_colorization(ns, seed):
+    import torch
+    import torch.nn as nn
+
+    out: dict[str, Any] = {"lab": [], "rgb": []}
+    for case in range(len(COLOR_CASES)):
+        img = helper_images(seed, case)
+        r = ns.call("rgb_to_lab_channels", img.copy())
+        if isinstance(r, Bad):
+            out["lab"].append(r)
+        elif not isinstance(r, (tuple, list)) or len(r) != 2:
+            out["lab"].append(Bad("missing", f"returned a {type(r).__name__}, not a pair (L, ab)"))
+        else:
+            out["lab"].append([_plain_array(r[0]), _plain_array(r[1])])
+        L, ab = reference_lab(img)
+        r = ns.call("lab_channels_to_rgb", L.astype(np.float32), ab.astype(np.float32))
+        out["rgb"].append(_plain_array(r))
+    torch.manual_seed(seed)
+    model = ns.call("UNet", **UNET_ARGS)
+    if isinstance(model, Bad):
+        out["train"] = model
+        return out
+    if not isinstance(model, nn.Module):
+        out["train"] = Bad("missing", f"UNet(...) built a {type(model).__name__}, not an nn.Module")
+        return out
+    data = colour_data(seed)
+    out["train"] = ns.guard(train_colorizer, model, data, seed)
+    return out
+
+
+def _check_pair(got, img: np.ndarray, ctx: str) -> None:
+    if isinstance(got, Bad):
+        raise Fail(got.describe(ctx))
+    L_want, ab_want = reference_lab(img)
+    for v, want, name, rng in ((got[0], L_want, "L", "[0, 1]: L*/100"), (got[1], ab_want, "ab", "(a*, b*)/110")):
+        if isinstance(v, Bad):
+            raise Fail(v.describe(f"{ctx}: {name}"))
+        if v.shape != want.shape:
+            raise Fail(f"{ctx}: {name} has shape {v.shape}, expected {want.shape} (channels first: (N, "
+                       f"{want.shape[1]}, H, W))")
+        if v.dtype != np.float32:
+            raise Fail(f"{ctx}: {name} has dtype {v.dtype}, expected float32")
+        if not np.all(np.isfinite(v)):
+            raise Fail(f"{ctx}: {name} contains NaN or inf")
+        err = float(np.max(np.abs(v.astype(np.float64) - want)))
+        if err > 2e-3:
+            hint = ""
+            if name == "L" and abs(float(v.max()) - 100 * float(want.max())) < 1:
+                hint = " (divide L* by 100)"
+            elif name == "ab" and np.allclose(v, want * AB_SCALE, atol=0.5):
+                hint = " (divide a* and b* by 110)"
+            elif name == "L" and float(np.abs(v - want).mean()) > 0.05:
+                hint = " (use skimage.color.rgb2lab on RGB values in [0, 1]; not a grey-level mean)"
+            raise Fail(f"{ctx}: {name} differs from skimage.color.rgb2lab scaled to {rng} by up to {err:.3g}{hint}")
+
+
+def judge_colorization(out, seed, ck):
+    out = out if isinstance(out, dict) else {}
+    labs = out.get("lab") if isinstance(out.get("lab"), list) else []
+    rgbs = out.get("rgb") if isinstance(out.get("rgb"), list) else []
+    n = len(COLOR_CASES)
+    for case in range(n):
+        img = helper_images(seed, case)
+        ctx = f"rgb_to_lab_channels on uint8 images of shape {img.shape}"
+        with ck.part("rgb_to_lab_channels", 2 / n):
+            _check_pair(labs[case] if case < len(labs) else Bad("missing", "no result"), img, ctx)
+        with ck.part("lab_channels_to_rgb", 1 / n):
+            L, ab = reference_lab(img)
+            want = reference_rgb(L.astype(np.float32).astype(np.float64), ab.astype(np.float32).astype(np.float64))
+            got = rgbs[case] if case < len(rgbs) else Bad("missing", "no result")
+            c2 = f"lab_channels_to_rgb on L {L.shape} and ab {ab.shape}"
+            got = unwrap(got, c2)
+            if got.shape != want.shape:
+                raise Fail(f"{c2}: shape {got.shape}, expected {want.shape} ((N, H, W, 3), channels last)")
+            if not np.all(np.isfinite(got)):
+                raise Fail(f"{c2}: contains NaN or inf")
+            err = float(np.max(np.abs(got.astype(np.float64) - want)))
+            if err > 2e-3:
+                hint = " (values 0-255? return floats in [0, 1])" if float(got.max()) > 2 else ""
+                raise Fail(f"{c2}: differs from skimage.color.lab2rgb of (100 L, 110 a, 110 b) by up to {err:.3g}{hint}")
+
+    res = out.get("train", Bad("missing", "no result"))
+    parts = (("time", 0.5), ("colour error", 4.5))
+    if not isinstance(res, dict):
+        msg = res.describe(f"training UNet({', '.join(f'{k}={v}' for k, v in UNET_ARGS.items())})") \
+            if isinstance(res, Bad) else "the model was not trained"
+        with ck.part("colour error", sum(w for _, w in parts)):
+            raise Fail(msg)
+        return
+    status, done = res.get("status"), res.get("steps")
+    with ck.part("time", 0.5):
+        if status == "capped":
+            raise Fail(f"training too slow: the grader's {CAP_S:g} CPU-second budget ran out after {done} of {STEPS} "
+                       f"steps; keep the U-Net of the task (no extra layers)")
+    note = {"diverged": f" (the loss became NaN/inf after {done} steps)",
+            "capped": f" (only {done} of {STEPS} steps fitted in the time budget)",
+            "no parameters": " (the model has no trainable parameters)"}.get(status, "")
+    try:
+        data = colour_data(seed)
+        pred = res.get("pred")
+        if not isinstance(pred, np.ndarray) or pred.shape != data["ab_test"].shape:
+            raise Fail("the trained model's predictions are malformed")
+        if not np.all(np.isfinite(pred)):
+            raise Fail(f"the trained model predicts NaN or inf{note}")
+        ratio = colour_ratio(pred, data)
+    except Fail as e:
+        with ck.part("colour error", 4.5):
+            raise e
+        return
+    msg = (f"after the grader's training the held-out ab error is {ratio:.2f} x that of predicting the mean "
+           f"colour everywhere; needs <= {FULL_RATIO} for full points{note}")
+    if ratio <= HALF_RATIO:
+        with ck.part("colour error", 4.5 if ratio <= FULL_RATIO else 2.25):
+            pass
+    if ratio > FULL_RATIO:
+        with ck.part("colour error", 4.5 if ratio > HALF_RATIO else 2.25):
+            raise Fail(msg)
+
+
+def colour_ratio(pred: np.ndarray, data: dict) -> float:
+    """Held-out MSE of ``pred`` over that of the training set's mean colour (a constant)."""
+    mean = data["ab_train"].astype(np.float64).mean(axis=(0, 2, 3), keepdims=True)
+    base = float(np.mean((data["ab_test"].astype(np.float64) - mean) ** 2))
+    mse = float(np.mean((pred.astype(np.float64) - data["ab_test"]) ** 2))
+    return mse / base
+
+
+ITEMS = [
+    Item("hw4.unet", 8, ("UNet",), probe_unet, judge_unet,
+         title="U-Net: shapes, layers, learned up-convolutions, skip connections", timeout=60),
+    Item("hw4.colorization", 8, ("rgb_to_lab_channels", "lab_channels_to_rgb", "UNet"), probe_colorization,
+         judge_colorization, title="Colorization: Lab helpers; the grader-trained U-Net beats the mean colour",
+         timeout=90, memory_mb=3072),
+]

@@ -9,8 +9,8 @@ offline source here **draws** X-ray-like pictures from a seed:
   and a tapering root, on dark soft tissue with a vertical gradient;
 * one to three **carious lesions** per image: small dark (radiolucent) blobs in the
   enamel near a side surface or the biting surface of a crown, where caries starts;
-  the lesion mask is the blob (inside the tooth). Lesions are small (about 1 % of the
-  pixels), so a classifier that says "no lesion" everywhere is right 99 % of the time;
+  the lesion mask is the blob (inside the tooth). Lesions are small (about 0.4 % of the
+  pixels), so a classifier that says "no lesion" everywhere is right 99.6 % of the time;
 * blur, film grain and a random brightness and contrast, as on a real radiograph.
 
 A share of the masks (``noise_fraction``, default 25 %) is then **corrupted**, the way

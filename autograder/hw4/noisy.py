@@ -34,7 +34,7 @@ Student API:
     ResidualEncoder(in_channels, widths=...)   (see resunet.py)
     segmentation_loss(logits, targets) -> scalar tensor with autograd
         logits (N, 1, H, W) float, targets (N, 1, H, W) float 0/1 (lesion = 1).
-        Lesions cover about 0.5 % of the pixels: a loss that copes with the imbalance is
+        Lesions cover about 0.4 % of the pixels: a loss that copes with the imbalance is
         the point of the task. Within the grader's short budget a lesion weight is what
         works (weighted BCE with pos_weight 10-50, alone or plus soft Dice); the soft Dice
         alone and unweighted BCE + Dice are slower and often end below 0.40.
@@ -245,7 +245,7 @@ def judge_caries(out, seed, ck):
             raise e
         return
     if d_test < THRESHOLD / 2 and d_train < THRESHOLD / 2 and not note:
-        note = ("; with ~0.5 % lesion pixels plain BCE learns to predict 'healthy' everywhere: weight the lesions "
+        note = ("; with ~0.4 % lesion pixels plain BCE learns to predict 'healthy' everywhere: weight the lesions "
                 "(pos_weight 10-50, alone or plus a soft Dice term)")
     _tiers(ck, "test dice", d_test, 5.0, 5, f"Dice on the {N_TEST} test X-rays", note)
     _tiers(ck, "train dice", d_train, 3.0, 3, f"Dice on the {N_TRAIN} training X-rays", note)

@@ -11,8 +11,9 @@ import pytest
 from tests.kit import ASSIGNMENTS, ROOT, release_path, source_notebook
 
 
-def solution_lines(hw: str) -> list[str]:
-    lines = []
+def _split_lines(hw: str) -> tuple[list[str], set[str]]:
+    """(lines of the solutions and model answers, lines of everything students are given)."""
+    solution, given = [], set()
     for cell in source_notebook(hw)["cells"]:
         md = cell["metadata"].get("nbgrader", {})
         inside = False
@@ -21,9 +22,20 @@ def solution_lines(hw: str) -> list[str]:
                 inside = True
             elif "### END SOLUTION" in line:
                 inside = False
-            elif (inside or (md.get("solution") and cell["cell_type"] == "markdown")) and len(line.strip()) >= 30:
-                lines.append(line.strip())
-    return lines
+            elif inside or (md.get("solution") and cell["cell_type"] == "markdown"):
+                if len(line.strip()) >= 30:
+                    solution.append(line.strip())
+            else:
+                given.add(line.strip())
+    return solution, given
+
+
+def solution_lines(hw: str) -> list[str]:
+    """Solution lines that are not also part of what students are given: a generic line
+    (``for i, layer in enumerate(layers):``) may appear in a given sanity check, and an
+    instruction may spell out a step (``gen = torch.Generator().manual_seed(seed)``)."""
+    solution, given = _split_lines(hw)
+    return [line for line in solution if not any(line in g for g in given)]
 
 
 def test_source_notebooks_match_authoring():

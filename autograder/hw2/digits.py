@@ -549,11 +549,14 @@ def _tensor_record(v) -> dict:
     return rec
 
 
-def probe_augment(ns, seed):
-    images = _augment_images(seed)
+def transform_draws(ns, builder: str, images, train_draws: int, record) -> dict:
+    """Probe side of a transform item: ``builder(train)`` for train False and True, each
+    transform applied to copies of ``images`` (``train_draws`` times in training mode, to
+    see the randomness; twice in eval mode, to see it is fixed), each output turned
+    into plain data by ``record``. Also used by HW5's face augmentation."""
     out = {}
     for train in (False, True):
-        t = ns.call("make_transforms", train)
+        t = ns.call(builder, train)
         if isinstance(t, Bad):
             out[train] = t
             continue
@@ -563,12 +566,16 @@ def probe_augment(ns, seed):
         recs = []
         for img in images:
             draws = []
-            for _ in range(AUG_DRAWS if train else 2):
+            for _ in range(train_draws if train else 2):
                 r = ns.guard(t, img.copy())
-                draws.append(r if isinstance(r, Bad) else _tensor_record(r))
+                draws.append(r if isinstance(r, Bad) else record(r))
             recs.append(draws)
         out[train] = recs
     return out
+
+
+def probe_augment(ns, seed):
+    return transform_draws(ns, "make_transforms", _augment_images(seed), AUG_DRAWS, _tensor_record)
 
 
 def best_match(template: np.ndarray, image: np.ndarray) -> float:

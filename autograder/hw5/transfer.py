@@ -51,7 +51,7 @@ import functools
 import numpy as np
 
 from ..core import Bad, Fail, Item, unwrap
-from ..hw2.digits import best_match, fail_all
+from ..hw2.digits import best_match, fail_all, transform_draws
 
 # --------------------------------------------------------------------------
 # hw5.augmentation
@@ -108,24 +108,7 @@ def _tensor_record(v) -> dict:
 
 
 def probe_augmentation(ns, seed):
-    out = {}
-    images = _aug_images(seed)
-    for train in (False, True):
-        t = ns.call("make_face_transforms", train)
-        if isinstance(t, Bad):
-            out[train] = t
-            continue
-        if not callable(t):
-            out[train] = Bad("missing", f"returned a {type(t).__name__}, not a callable transform")
-            continue
-        recs = []
-        for img in images:
-            draws = []
-            for _ in range(AUG_DRAWS if train else 2):
-                r = ns.guard(t, img.copy())
-                draws.append(r if isinstance(r, Bad) else _tensor_record(r))
-            recs.append(draws)
-        out[train] = recs
+    out = transform_draws(ns, "make_face_transforms", _aug_images(seed), AUG_DRAWS, _tensor_record)
     x, y = _expand_inputs(seed)
     r = ns.call("augment_dataset", x.copy(), y.copy(), grader_transform, AUG_COPIES)
     if isinstance(r, Bad):

@@ -17,34 +17,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
+import re
 from typing import Any, Callable
 
 import numpy as np
+
+from .probes.runtime import Bad  # noqa: F401  (re-exported: judges read it)
 
 DEFAULT_SEED = 2024
 
 
 class Fail(Exception):
     """A check failed; the message is shown to the student."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Bad:
-    """Stands in for a value the student's code did not produce properly.
-
-    ``kind`` is ``"error"`` (the call raised), ``"type"`` (the value could not be
-    turned into plain data) or ``"missing"``.
-    """
-
-    kind: str
-    message: str
-
-    def describe(self, what: str) -> str:
-        if self.kind == "error":
-            return f"{what}: the call raised {self.message}"
-        if self.kind == "type":
-            return f"{what}: returned {self.message}, which is not plain data (numbers, lists, NumPy arrays)"
-        return f"{what}: {self.message}"
 
 
 @dataclasses.dataclass
@@ -60,6 +44,9 @@ class Item:
     # exercise is to write the thing yourself.
     forbid: tuple[str, ...] = ()
     memory_mb: int = 2048
+    # Judge side: what the judge sends to the probe (``ns.given`` in the child), e.g.
+    # held-out inputs whose labels only the judge knows; ``give(seed) -> plain data``.
+    give: Callable[[int], Any] | None = None
 
     @property
     def short(self) -> str:
@@ -98,6 +85,30 @@ def all_assignments() -> list[Assignment]:
     return [get_assignment(n) for n in sorted(ASSIGNMENT_MODULES)]
 
 
+def held_out_seed(item_id: str, seed: int) -> int:
+    """A seed for data only the judge may know (held-out inputs and their labels).
+
+    Derived from the grading seed and the course secret (``COURSE_KIT_SECRET``, or
+    the file named by ``COURSE_KIT_SECRET_FILE``), so a student who has read this
+    repository cannot regenerate the held-out set; without a secret it falls back to
+    a public default (deterministic, but predictable: the README says to set one)."""
+    import hashlib
+    import hmac
+    import os
+
+    secret = os.environ.get("COURSE_KIT_SECRET", "")
+    path = os.environ.get("COURSE_KIT_SECRET_FILE", "")
+    if not secret and path:
+        try:
+            with open(path, "rb") as f:
+                secret = f.read(4096).decode("utf-8", "replace").strip()
+        except OSError:
+            secret = ""
+    key = (secret or "course-kit-public-default").encode()
+    digest = hmac.new(key, f"{item_id}:{int(seed)}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
 def find_item(item_id: str) -> Item:
     hw = item_id.split(".", 1)[0]
     return get_assignment(hw).item(item_id)
@@ -119,8 +130,8 @@ class Checker:
             yield
         except Fail as e:
             self.parts.append((name, weight, False, str(e)))
-        except Exception as e:  # a value so odd that a comparison broke
-            self.parts.append((name, weight, False, f"{name}: could not be checked ({type(e).__name__}: {e})"))
+        except Exception:  # a value so odd that a comparison broke
+            self.parts.append((name, weight, False, f"{name}: your value has an unexpected type or structure and could not be checked"))
         else:
             self.parts.append((name, weight, True, ""))
 
@@ -144,6 +155,9 @@ class Checker:
         if not first:
             return pts, "all checks passed"
         if all("NotImplementedError" in m for m in first.values()):
+            names = list(dict.fromkeys(re.findall(r"NotImplementedError in `(\w+)`", " ".join(first.values()))))
+            if names:
+                return pts, f"not implemented yet: {', '.join(f'`{n}`' for n in names)} raise{'s' if len(names) == 1 else ''} NotImplementedError"
             return pts, "not implemented yet (the function raises NotImplementedError)"
         msgs = [m + (f" (and {more[n]} more case{'s' if more[n] > 1 else ''})" if n in more else "") for n, m in first.items()]
         return pts, "; ".join(msgs)

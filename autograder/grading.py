@@ -91,6 +91,13 @@ def _first_problem(problems: list[str], names: tuple[str, ...]) -> str:
     return f" ({problems[0]})" if problems else ""
 
 
+def _probe_of(item: Item):
+    """The item's probe, from the probe registry (what the probe server runs)."""
+    from .probes import registry
+
+    return registry().get(item.id, item.probe)
+
+
 def grade_item(item: Item, extracted: nbmod.Extracted, seed: int = DEFAULT_SEED) -> ItemResult:
     defined = extracted.defined()
     missing = [f for f in item.functions if f not in defined]
@@ -99,17 +106,20 @@ def grade_item(item: Item, extracted: nbmod.Extracted, seed: int = DEFAULT_SEED)
         hint = _first_problem(extracted.problems, item.functions)
         return ItemResult(item.id, 0.0, item.points, f"{item.short}: {names} not found in the notebook (renamed or deleted?){hint}")
 
+    probe = _probe_of(item)
+    given = item.give(seed) if item.give else None
+
     def body() -> dict:
         forbid_modules(item.forbid)
         namespace: dict = {"__name__": "__submission__"}
         problems = load_definitions(extracted.snippets, namespace)
         seed_everything(seed, with_torch="torch" not in item.forbid)
-        ns = Namespace(namespace)
+        ns = Namespace(namespace, given)
         absent = [f for f in item.functions if f not in namespace]
         if absent:
             return {"__load__": problems, "__absent__": absent}
         try:
-            out = item.probe(ns, seed)
+            out = probe(ns, seed)
         except MissingFunction as e:
             return {"__load__": problems, "__absent__": [str(e)]}
         return {"__load__": problems, "out": out}

@@ -32,7 +32,8 @@ from typing import Any, Callable
 import numpy as np
 
 from . import jail
-from .core import Bad
+from .probes import runtime
+from .probes.runtime import Bad, MissingFunction, Namespace, error_text as _error_text  # noqa: F401
 
 MAX_FILE_BYTES = 64 * 2**20
 MAX_RESULT_BYTES = 256 * 2**20
@@ -107,52 +108,8 @@ def decode(obj: Any, folder: Path) -> Any:
 # The student's namespace, as the probe sees it.
 
 
-class MissingFunction(Exception):
-    pass
-
-
-def _error_text(e: BaseException) -> str:
-    if isinstance(e, ImportError) and _is_forbidden(getattr(e, "name", None) or ""):
-        return f"ImportError: `{e.name}` is not allowed in this exercise: write it yourself"
-    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    msg = msg[:200]
-    return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
-
-
-class Namespace:
-    """What the probe uses to reach the student's code."""
-
-    def __init__(self, globals_: dict):
-        self.globals = globals_
-
-    def get(self, name: str) -> Any:
-        if name not in self.globals:
-            raise MissingFunction(name)
-        return self.globals[name]
-
-    def call(self, name: str, *args, **kwargs) -> Any:
-        """Call the student's ``name``; an exception comes back as a ``Bad``."""
-        try:
-            fn = self.get(name)
-        except MissingFunction:
-            return Bad("missing", f"`{name}` is not defined")
-        return self.guard(fn, *args, **kwargs)
-
-    @staticmethod
-    def guard(fn: Callable, *args, **kwargs) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except NotImplementedError:
-            return Bad("error", "NotImplementedError (not implemented yet)")
-        except BaseException as e:  # SystemExit and KeyboardInterrupt included
-            return Bad("error", _error_text(e))
-
-
-_FORBIDDEN: tuple[str, ...] = ()
-
-
 def _is_forbidden(fullname: str) -> bool:
-    return any(fullname == n or fullname.startswith(n + ".") for n in _FORBIDDEN)
+    return runtime.is_forbidden(fullname)
 
 
 class _Blocker(importlib.abc.MetaPathFinder):
@@ -169,10 +126,9 @@ def forbid_modules(names: tuple[str, ...]) -> None:
     ``importlib.util.find_spec(x)`` answer "not installed" (libraries probe for
     optional packages that way, torch for scikit-learn among them, and must not
     crash); the finder catches what is not yet in ``sys.modules`` (submodules)."""
-    global _FORBIDDEN
     if not names:
         return
-    _FORBIDDEN = tuple(names)
+    runtime.FORBIDDEN = tuple(names)
     for mod in list(sys.modules):
         if _is_forbidden(mod):
             sys.modules[mod] = None  # type: ignore[assignment]

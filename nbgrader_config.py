@@ -2,6 +2,7 @@
 source/ and release/ are committed; submitted/, autograded/, feedback/ and the
 gradebook are made by the TA's runs and ignored by git."""
 import os
+import sys
 
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
@@ -18,8 +19,22 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# A hidden-test cell grades the whole notebook once in a fresh process, which
-# imports torch; give it room. Student cells get the same limit.
+# Autograde runs the sealed engine instead of executing the student's kernel: our
+# preprocessor takes the place of nbgrader's Execute, grades each notebook with the
+# same engine as `python -m autograder grade-all` (warm across the class) and writes
+# every hidden-test cell's output itself. A redefined `grade`, a patched kernel or
+# an output forged in the file changes nothing (autograder/nbgrader_engine.py).
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from nbgrader.converters.autograde import Autograde as _Autograde  # noqa: E402
+
+from autograder.nbgrader_engine import autograde_preprocessors  # noqa: E402
+
+c.Autograde.autograde_preprocessors = autograde_preprocessors(
+    _Autograde.class_traits()["autograde_preprocessors"].default_value)
+
+# Kernels still run where a person runs a notebook (nbgrader validate, the source
+# notebooks' hidden-test cells): give a cell that grades the whole notebook room.
 c.Execute.timeout = 600
 c.Execute.interrupt_on_timeout = True
 

@@ -73,22 +73,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: no submissions found under {subs} (expected <student>/<assignment>/<notebook>.ipynb)", file=sys.stderr)
             return 2
         csv_path = Path(args.csv) if args.csv else out / "grades.csv"
-        hide = batch.sensitive_paths(subs, out, csv_path, args.gradebook)
         if args.dask or args.slurm:
             from . import cluster
 
             counts = cluster.run(jobs, out, address=args.dask, workers=args.workers, progress=not args.no_progress,
-                                 hide=hide, slurm_jobs=args.slurm)
+                                 slurm_jobs=args.slurm)
             engine = f"Dask ({'SLURMCluster' if args.slurm else args.dask}, {counts.get('workers', 0)} workers)"
         else:
-            counts = batch.run(jobs, out, workers=args.workers, progress=not args.no_progress, hide=hide)
+            counts = batch.run(jobs, out, workers=args.workers, progress=not args.no_progress)
             engine = f"{max(1, min(args.workers, counts['total'] - counts['skipped']))} local workers"
-        rows = batch.load_results(out)
+        rows = batch.load_results(out, sorted({j.assignment for j in jobs}))
         batch.write_csv(out, rows, csv_path)
         print(f"{counts['total']} submissions: {counts['graded']} graded now, {counts['skipped']} already graded, "
               f"{counts['errors']} could not be graded; results in {out}, grades in {csv_path}")
         if counts["graded"]:
-            from .jail import describe
+            from .isolate import describe
 
             print(f"engine: {engine}; " + describe(counts.get("isolation") or {"why": ["no worker reported it"]}))
         if args.gradebook:
@@ -107,12 +106,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {it.id:<32} {it.points:>4g}  {it.title}")
         return 0
 
+    from .engine import EngineError
     from .grading import grade_notebook
-    from .jail import hide_also
 
-    hide_also(os.path.dirname(os.path.abspath(args.notebook)))  # the student's other files
     try:
-        report = grade_notebook(args.notebook, args.assignment, args.item, args.seed)
+        report = grade_notebook(args.notebook, args.assignment, args.item, args.seed,
+                                parallel=max(1, min(2, os.cpu_count() or 1)))
+    except EngineError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except NotebookError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from .core import ASSIGNMENT_MODULES, get_assignment
+from .notebook import NotebookError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,26 +38,88 @@ class Job:
     student: str
     assignment: str
     path: Path
+    refused: str = ""  # why this entry is not graded (a symbolic link, outside the folder...)
 
     @property
     def key(self) -> str:
         return f"{self.assignment}/{self.student}"
 
 
+_SAFE_NAME = __import__("re").compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+
+
 def discover(submissions: Path, assignments: list[str] | None = None) -> list[Job]:
+    """Every ``<student>/<assignment>/<notebook>`` under ``submissions``. Only real
+    folders and regular files inside it count: a symbolic link (to another student's
+    notebook, to the solutions, to ``/etc/shadow``) or anything else is listed as a
+    refused job with the reason, and never read or hashed."""
+    import stat
+
     jobs = []
-    for student_dir in sorted(p for p in submissions.iterdir() if p.is_dir()):
-        for hw in sorted(assignments or ASSIGNMENT_MODULES):
-            if hw not in ASSIGNMENT_MODULES:
+    root = submissions.resolve()
+    wanted = [hw for hw in sorted(assignments or ASSIGNMENT_MODULES) if hw in ASSIGNMENT_MODULES]
+    for student_dir in sorted(submissions.iterdir()):
+        name = student_dir.name
+        try:
+            st = os.lstat(student_dir)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            if stat.S_ISLNK(st.st_mode) and _SAFE_NAME.match(name):
+                for hw in wanted:
+                    jobs.append(Job(name, hw, student_dir / hw / get_assignment(hw).notebook,
+                                    f"{name} is a symbolic link, not a folder: refused"))
+            continue
+        if not _SAFE_NAME.match(name):
+            continue  # nbgrader's own folders (.ipynb_checkpoints) and odd names
+        for hw in wanted:
+            folder = student_dir / hw
+            nb = folder / get_assignment(hw).notebook
+            why = ""
+            try:
+                fst = os.lstat(folder)
+            except OSError:
                 continue
-            nb = student_dir / hw / get_assignment(hw).notebook
-            if nb.is_file():
-                jobs.append(Job(student_dir.name, hw, nb))
+            if stat.S_ISLNK(fst.st_mode):
+                why = f"{name}/{hw} is a symbolic link, not a folder: refused"
+            elif stat.S_ISDIR(fst.st_mode):
+                try:
+                    nst = os.lstat(nb)
+                except OSError:
+                    continue
+                if stat.S_ISLNK(nst.st_mode):
+                    why = f"{nb.name} is a symbolic link, not a notebook file: refused"
+                elif not stat.S_ISREG(nst.st_mode):
+                    why = f"{nb.name} is not a regular file: refused"
+                elif not str(nb.resolve()).startswith(str(root) + os.sep):
+                    why = f"{nb.name} is outside the submissions folder: refused"
+            else:
+                continue
+            jobs.append(Job(name, hw, nb, why))
     return jobs
 
 
+def read_submission(job: Job) -> bytes:
+    """The notebook's bytes (bounded, no link followed); NotebookError otherwise."""
+    from .notebook import NotebookError, read_bounded
+
+    if job.refused:
+        raise NotebookError(job.refused)
+    return read_bounded(job.path)
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The SHA-256 of a submission file ("" where it is refused or unreadable)."""
+    from .notebook import NotebookError, read_bounded
+
+    try:
+        return sha256_bytes(read_bounded(path))
+    except (NotebookError, OSError):
+        return ""
 
 
 def result_path(out: Path, job: Job) -> Path:
@@ -64,11 +127,14 @@ def result_path(out: Path, job: Job) -> Path:
 
 
 def is_done(out: Path, job: Job) -> bool:
+    if job.refused:
+        return False
     p = result_path(out, job)
     try:
-        return json.loads(p.read_text()).get("sha256") == sha256(job.path)
-    except (OSError, ValueError):
+        digest = json.loads(p.read_text()).get("sha256")
+    except (OSError, ValueError, AttributeError):
         return False
+    return bool(digest) and digest == sha256(job.path)
 
 
 def write_atomic(path: Path, data: dict) -> None:
@@ -86,46 +152,64 @@ def write_atomic(path: Path, data: dict) -> None:
 
 
 def worker_main() -> int:
-    """Read jobs from stdin, write one JSON line per job to the original stdout."""
+    """Read jobs from stdin (one JSON line each), write one JSON line per job to the
+    original stdout. The worker is a judge: it grades through the sealed engine, whose
+    probe servers it starts once and keeps warm; it never runs student code itself."""
+    import base64
+
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything else printed goes to stderr, never into the protocol
-    from .grading import _prepare_parent, grade_notebook
+    from . import engine
+    from .grading import grade_notebook
     from .notebook import NotebookError
 
-    from . import jail
-
-    _prepare_parent()
-    for hw in ASSIGNMENT_MODULES:
-        get_assignment(hw)  # import every grader (and torch) now, once
-    proto.write(json.dumps({"ready": True, "isolation": jail.probe()}) + "\n")
+    first = json.loads(sys.stdin.readline() or "{}")
+    eng = engine.shared()
+    forbids = {tuple(sorted(it.forbid)) for hw in first.get("assignments", list(ASSIGNMENT_MODULES))
+               for it in get_assignment(hw).items}
+    eng.warm(forbids)
+    isolation = {}
+    try:
+        for f in sorted(forbids):
+            iso = eng.isolation(f)
+            if not isolation or iso.get("level") != "full":
+                isolation = iso
+    except engine.EngineError as e:
+        isolation = {"level": "partial", "why": [str(e)]}
+    proto.write(json.dumps({"ready": True, "isolation": isolation}) + "\n")
     for line in sys.stdin:
         job = json.loads(line)
         try:
-            report = grade_notebook(job["path"], job["assignment"])
+            data = base64.b64decode(job["data"])
+            report = grade_notebook(job["name"], job["assignment"], data=data, engine=eng)
             reply = {"report": report.as_dict(), "seconds": report.seconds}
         except NotebookError as e:
             reply = {"error": str(e)}
-        except Exception as e:  # the grader itself broke: keep the worker alive
-            reply = {"error": f"internal grader error: {type(e).__name__}: {e}"}
+        except engine.EngineError as e:
+            reply = {"error": f"the grading sandbox failed: {e}"}
+        except Exception as e:  # noqa: BLE001 -- the grader itself broke: keep the worker alive
+            reply = {"error": f"internal grader error: {type(e).__name__}"}
         proto.write(json.dumps(reply) + "\n")
     return 0
 
 
 class Worker:
-    def __init__(self, hide: tuple[str, ...] = ()):
+    """A pre-warmed judge process (``python -m autograder worker``) and its pipe."""
+
+    def __init__(self, assignments: list[str] | None = None):
         self.proc: subprocess.Popen | None = None
-        self.hide = hide
+        self.assignments = sorted(assignments or ASSIGNMENT_MODULES)
         self.isolation: dict | None = None
 
     def start(self) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        if self.hide:  # what the grading children must not see (autograder.jail)
-            env["COURSE_KIT_HIDE"] = os.pathsep.join([*self.hide, env.get("COURSE_KIT_HIDE", "")]).strip(os.pathsep)
         self.proc = subprocess.Popen([sys.executable, "-m", "autograder", "worker"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
                                      cwd=ROOT, start_new_session=True)
-        self.isolation = self._read(timeout=300).get("isolation")
+        self.proc.stdin.write(json.dumps({"assignments": self.assignments}) + "\n")
+        self.proc.stdin.flush()
+        self.isolation = self._read(timeout=600).get("isolation")
 
     def _read(self, timeout: float) -> dict:
         assert self.proc and self.proc.stdout
@@ -137,11 +221,14 @@ class Worker:
             raise RuntimeError("the grading worker stopped answering" if not box else "the grading worker died")
         return json.loads(box[0])
 
-    def grade(self, job: Job, timeout: float) -> dict:
+    def grade(self, job: Job, data: bytes, timeout: float) -> dict:
+        import base64
+
         if self.proc is None or self.proc.poll() is not None:
             self.start()
         assert self.proc and self.proc.stdin
-        self.proc.stdin.write(json.dumps({"path": str(job.path), "assignment": job.assignment}) + "\n")
+        self.proc.stdin.write(json.dumps({"name": job.path.name, "assignment": job.assignment,
+                                          "data": base64.b64encode(data).decode()}) + "\n")
         self.proc.stdin.flush()
         return self._read(timeout)
 
@@ -160,30 +247,14 @@ def _submission_timeout(hw: str) -> float:
     return 60 + 2 * sum(it.timeout for it in get_assignment(hw).items) * scale
 
 
-def sensitive_paths(submissions: Path, out: Path, *more) -> tuple[str, ...]:
-    """Folders the student's code must not see: the class's notebooks, the results,
-    the gradebook's and the CSV's folders (SQLite URLs and paths)."""
-    paths = [submissions, out]
-    for m in more:
-        if not m:
-            continue
-        m = str(m)
-        if m.startswith("sqlite:///"):
-            m = m[len("sqlite:///"):]
-        elif "://" in m:
-            continue  # a database server: unreachable anyway (no network)
-        paths.append(Path(m).resolve().parent if not Path(m).is_dir() else Path(m))
-    return tuple(str(Path(p).resolve()) for p in paths)
-
-
 def record(job: Job, digest: str, seconds: float, reply: dict) -> dict:
     return {"student": job.student, "assignment": job.assignment, "notebook": str(job.path),
             "sha256": digest, "seconds": round(seconds, 2), **reply}
 
 
-def run(jobs: list[Job], out: Path, workers: int = 2, progress: bool = True, hide: tuple[str, ...] = ()) -> dict:
+def run(jobs: list[Job], out: Path, workers: int = 2, progress: bool = True) -> dict:
     """Grade every job without a current result; return counts (and, if a worker
-    started, what isolation it has: ``counts["isolation"]``)."""
+    started, what isolation its grading children have: ``counts["isolation"]``)."""
     todo = [j for j in jobs if not is_done(out, j)]
     counts: dict = {"total": len(jobs), "skipped": len(jobs) - len(todo), "graded": 0, "errors": 0}
     if not todo:
@@ -197,19 +268,24 @@ def run(jobs: list[Job], out: Path, workers: int = 2, progress: bool = True, hid
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(todo), desc="grading", unit="nb")
+    assignments = sorted({j.assignment for j in todo})
 
     def loop():
-        w = Worker(hide)
+        w = Worker(assignments)
         try:
             while True:
                 try:
                     job = q.get_nowait()
                 except queue.Empty:
                     return
-                digest = sha256(job.path)
                 start = time.monotonic()
+                digest = ""
                 try:
-                    reply = w.grade(job, _submission_timeout(job.assignment))
+                    data = read_submission(job)
+                    digest = sha256_bytes(data)
+                    reply = w.grade(job, data, _submission_timeout(job.assignment))
+                except NotebookError as e:
+                    reply = {"error": str(e)}
                 except (RuntimeError, OSError, ValueError) as e:
                     w.stop()  # a fresh worker for the next submission
                     reply = {"error": f"grading failed: {e}"}
@@ -234,9 +310,11 @@ def run(jobs: list[Job], out: Path, workers: int = 2, progress: bool = True, hid
     return counts
 
 
-def load_results(out: Path) -> list[dict]:
+def load_results(out: Path, assignments: list[str] | None = None) -> list[dict]:
     rows = []
     for p in sorted(out.glob("*/*.json")):
+        if assignments and p.parent.name not in assignments:
+            continue
         try:
             rows.append(json.loads(p.read_text()))
         except (OSError, ValueError):

@@ -10,22 +10,23 @@ with the same atomic, resumable files as the local pool (:mod:`autograder.batch`
 - ``--dask tcp://host:8786``: an existing scheduler, e.g. one that ``dask-jobqueue``
   started on a Slurm cluster; ``--slurm JOBS`` starts one itself (see the README).
 
-Every worker is warmed once, when it joins, by :class:`WarmUp`: it imports torch and
-every grader and checks the isolation its grading children get. A task then calls
-:func:`autograder.grading.grade_notebook`, which forks one sandboxed child per item
-inside the worker process, exactly as the local pool does.
+Every worker is warmed once, when it joins, by :class:`WarmUp`: it imports every
+grader, starts its sealed engine's probe servers and checks the isolation their
+children get. A task then calls :func:`autograder.grading.grade_notebook` with the
+notebook's bytes; the engine's probe servers (new interpreters, never forks of the
+Dask worker) run the student's code, exactly as for the local pool.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 from pathlib import Path
 
 from distributed import WorkerPlugin
 
-from .batch import Job, record, result_path, sha256, write_atomic
+from .batch import Job, read_submission, record, result_path, sha256, write_atomic
+from .notebook import NotebookError
 
 PLUGIN_NAME = "course-kit-warm-up"
 
@@ -37,11 +38,11 @@ class WarmUp(WorkerPlugin):
     name = PLUGIN_NAME
     idempotent = True
 
-    def __init__(self, hide: tuple[str, ...] = ()):
-        self.hide = tuple(hide)
+    def __init__(self, assignments: tuple[str, ...] = ()):
+        self.assignments = tuple(assignments)
 
     def setup(self, worker=None):
-        warm_up(self.hide)
+        warm_up(self.assignments)
 
     def teardown(self, worker=None):
         pass
@@ -50,19 +51,26 @@ class WarmUp(WorkerPlugin):
 _WARM: dict = {}
 
 
-def warm_up(hide: tuple[str, ...] = ()) -> dict:
-    from . import jail
+def warm_up(assignments: tuple[str, ...] = ()) -> dict:
+    from . import engine
     from .core import ASSIGNMENT_MODULES, get_assignment
-    from .grading import _prepare_parent
 
-    jail.hide_also(*hide)
     if not _WARM:
         t = time.monotonic()
-        _prepare_parent()
-        for hw in ASSIGNMENT_MODULES:
-            get_assignment(hw)
+        names = assignments or tuple(ASSIGNMENT_MODULES)
+        forbids = {tuple(sorted(it.forbid)) for hw in names for it in get_assignment(hw).items}
+        eng = engine.shared()
+        eng.warm(forbids)
+        isolation: dict = {}
+        try:
+            for f in sorted(forbids):
+                iso = eng.isolation(f)
+                if not isolation or iso.get("level") != "full":
+                    isolation = iso
+        except engine.EngineError as e:
+            isolation = {"level": "partial", "why": [str(e)]}
         _WARM["seconds"] = round(time.monotonic() - t, 2)
-        _WARM["isolation"] = jail.probe()
+        _WARM["isolation"] = isolation
         _WARM["pid"] = os.getpid()
     return dict(_WARM)
 
@@ -70,27 +78,21 @@ def warm_up(hide: tuple[str, ...] = ()) -> dict:
 def grade_bytes(data: bytes, name: str, assignment: str) -> dict:
     """The task: grade one notebook sent as bytes; returns what a local worker
     replies (``{"report": ..., "seconds": ...}`` or ``{"error": ...}``)."""
+    from .engine import EngineError
     from .grading import grade_notebook
     from .notebook import NotebookError
 
     start = time.monotonic()
     warm_up()
-    folder = tempfile.mkdtemp(prefix="ckdask-")
-    path = Path(folder) / name
-    path.write_bytes(data)
     try:
-        report = grade_notebook(path, assignment)
+        report = grade_notebook(name, assignment, data=data)
         reply = {"report": report.as_dict(), "seconds": report.seconds}
     except NotebookError as e:
-        reply = {"error": str(e).replace(str(path), name)}
-    except Exception as e:  # the grader itself broke
-        reply = {"error": f"internal grader error: {type(e).__name__}: {e}"}
-    finally:
-        try:
-            path.unlink()
-            os.rmdir(folder)
-        except OSError:
-            pass
+        reply = {"error": str(e)}
+    except EngineError as e:
+        reply = {"error": f"the grading sandbox failed: {e}"}
+    except Exception as e:  # noqa: BLE001 -- the grader itself broke
+        reply = {"error": f"internal grader error: {type(e).__name__}"}
     return {**reply, "wall": time.monotonic() - start, "worker_pid": os.getpid()}
 
 
@@ -127,7 +129,7 @@ def make_cluster(address: str | None, workers: int, slurm_jobs: int = 0):
 
 
 def run(jobs: list[Job], out: Path, address: str | None = None, workers: int = 2, progress: bool = True,
-        hide: tuple[str, ...] = (), slurm_jobs: int = 0) -> dict:
+        slurm_jobs: int = 0) -> dict:
     """Grade every job without a current result on a Dask cluster; return counts."""
     from distributed import as_completed
 
@@ -140,10 +142,11 @@ def run(jobs: list[Job], out: Path, address: str | None = None, workers: int = 2
     client, cluster = make_cluster(address, workers, slurm_jobs)
     bar = None
     try:
-        client.register_plugin(WarmUp(hide), name=PLUGIN_NAME)
+        assignments = tuple(sorted({j.assignment for j in todo}))
+        client.register_plugin(WarmUp(assignments), name=PLUGIN_NAME)
         if slurm_jobs:
             client.wait_for_workers(1, timeout=3600)
-        info = client.run(warm_up, tuple(hide))  # every worker, now: {address: state}
+        info = client.run(warm_up, assignments)  # every worker, now: {address: state}
         counts["workers"] = len(info)
         levels = [v.get("isolation", {}) for v in info.values()]
         counts["isolation"] = next((lv for lv in levels if lv.get("level") != "full"), levels[0] if levels else None)
@@ -153,7 +156,15 @@ def run(jobs: list[Job], out: Path, address: str | None = None, workers: int = 2
             bar = tqdm(total=len(todo), desc="grading (dask)", unit="nb")
         futures = {}
         for job in todo:
-            data = job.path.read_bytes()
+            try:
+                data = read_submission(job)
+            except NotebookError as e:
+                write_atomic(result_path(out, job), record(job, "", 0.0, {"error": str(e)}))
+                counts["graded"] += 1
+                counts["errors"] += 1
+                if bar:
+                    bar.update(1)
+                continue
             digest = hashlib.sha256(data).hexdigest()
             fut = client.submit(grade_bytes, data, job.path.name, job.assignment, pure=False,
                                 key=f"grade-{job.assignment}-{job.student}-{digest[:12]}")

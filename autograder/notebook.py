@@ -19,6 +19,11 @@ import re
 import symtable
 from pathlib import Path
 
+# Bounds on what a submission can make the grading process do (issue: a bounded parent).
+MAX_NOTEBOOK_BYTES = 32 * 2**20   # the .ipynb file (outputs and images included)
+MAX_CELL_BYTES = 128 * 1024       # one code cell's source
+MAX_CODE_BYTES = 2 * 2**20        # all code cells together
+
 KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Assign, ast.AnnAssign)
 
 
@@ -50,24 +55,71 @@ class Extracted:
         return {n for s in self.snippets for n in s.names}
 
 
-def read_notebook(path: str | Path) -> dict:
+def read_notebook(path: str | Path, data: bytes | None = None) -> dict:
+    """Parse a submission, bounded in size and nesting; ``NotebookError`` with a
+    message a student or TA can act on for anything that is not a notebook."""
     path = Path(path)
+    if data is None:
+        data = read_bounded(path)
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(f"{path.name} is {len(data) / 2**20:.0f} MB, over the {MAX_NOTEBOOK_BYTES // 2**20} MB "
+                            "limit for a notebook; clear the outputs (Edit > Clear All Outputs) and submit again")
     try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise NotebookError(f"cannot read {path}: {e.strerror or e}") from None
-    try:
-        nb = json.loads(raw.decode("utf-8"))
+        nb = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
-        raise NotebookError(f"{path} is not a text file (not UTF-8), so not a Jupyter notebook") from None
+        raise NotebookError(f"{path.name} is not a text file (not UTF-8), so not a Jupyter notebook") from None
+    except RecursionError:
+        raise NotebookError(f"{path.name} is JSON nested too deeply to be a notebook") from None
     except json.JSONDecodeError as e:
         raise NotebookError(
-            f"{path} is not valid notebook JSON (line {e.lineno}, column {e.colno}: {e.msg}); "
+            f"{path.name} is not valid notebook JSON (line {e.lineno}, column {e.colno}: {e.msg}); "
             "was it edited by hand or saved half-way?"
         ) from None
+    except (ValueError, MemoryError) as e:
+        raise NotebookError(f"{path.name} could not be read as a notebook ({type(e).__name__})") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise NotebookError(f"{path} is JSON but not a Jupyter notebook (no list of 'cells')")
+        raise NotebookError(f"{path.name} is JSON but not a Jupyter notebook (no list of 'cells')")
     return nb
+
+
+def read_bounded(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
+    """The bytes of a regular file, never following a symbolic link, at most ``limit``."""
+    import os
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == 40:  # ELOOP: the last component is a symbolic link
+            raise NotebookError(f"{path.name} is a symbolic link, not a notebook file; submit the file itself") from None
+        raise NotebookError(f"cannot read {path.name}: {e.strerror or e}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotebookError(f"{path.name} is not a regular file")
+        if st.st_size > limit:
+            raise NotebookError(f"{path.name} is {st.st_size / 2**20:.0f} MB, over the {limit // 2**20} MB limit for a "
+                                "notebook; clear the outputs (Edit > Clear All Outputs) and submit again")
+        chunks, left = [], limit + 1
+        while left > 0:
+            b = os.read(fd, min(left, 1 << 20))
+            if not b:
+                break
+            chunks.append(b)
+            left -= len(b)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _metadata(cell) -> dict:
+    md = cell.get("metadata") if isinstance(cell, dict) else None
+    return md if isinstance(md, dict) else {}
+
+
+def _nbgrader(cell) -> dict:
+    md = _metadata(cell).get("nbgrader")
+    return md if isinstance(md, dict) else {}
 
 
 def cell_source(cell: dict) -> str:
@@ -78,8 +130,8 @@ def cell_source(cell: dict) -> str:
 
 
 def is_test_cell(cell: dict) -> bool:
-    md = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
-    return bool(isinstance(md, dict) and md.get("grade") and not md.get("solution"))
+    md = _nbgrader(cell)
+    return bool(md.get("grade") and not md.get("solution"))
 
 
 def code_cells(nb: dict) -> list[str]:
@@ -134,11 +186,25 @@ def _kind(node: ast.stmt) -> str:
 
 
 def extract(cells: list[str]) -> Extracted:
+    """The kept definitions of the code cells, in order. Time and memory are linear
+    in the code, which is capped per cell and in total (a cell over the cap is
+    skipped with a note)."""
     snippets: list[Snippet] = []
     problems: list[str] = []
+    total = 0
     for i, src in enumerate(cells, start=1):
-        if not src.strip():
+        if not isinstance(src, str) or not src.strip():
             continue
+        size = len(src.encode("utf-8", "replace"))
+        if size > MAX_CELL_BYTES:
+            problems.append(f"code cell {i} is {size // 1024} kB, over the {MAX_CELL_BYTES // 1024} kB limit for one "
+                            "cell, and was skipped (load large data from a file instead)")
+            continue
+        total += size
+        if total > MAX_CODE_BYTES:
+            problems.append(f"code cell {i} and the cells after it were skipped: the notebook holds over "
+                            f"{MAX_CODE_BYTES // 2**20} MB of code")
+            break
         clean = _strip_magics(src)
         if clean is None:
             continue
@@ -146,6 +212,9 @@ def extract(cells: list[str]) -> Extracted:
             tree = ast.parse(clean)
         except SyntaxError as e:
             problems.append(f"code cell {i} has a syntax error (line {e.lineno}: {e.msg}) and was skipped")
+            continue
+        except (ValueError, RecursionError, MemoryError) as e:
+            problems.append(f"code cell {i} could not be parsed ({type(e).__name__}) and was skipped")
             continue
         lines = clean.splitlines()
         for node in tree.body:
@@ -159,6 +228,7 @@ def extract(cells: list[str]) -> Extracted:
             text = "\n".join(lines[start - 1 : node.end_lineno])
             has_call = any(isinstance(n, ast.Call) for n in ast.walk(node)) if _kind(node) == "assign" else False
             snippets.append(Snippet(i, start, _kind(node), _names(node), text, _global_refs(text), has_call))
+        del tree
     return Extracted(_needed_only(snippets), problems)
 
 
@@ -186,33 +256,68 @@ def _needed_only(snippets: list[Snippet]) -> list[Snippet]:
     assignment that reads a name only experiments define (``x = data["x"]``) or
     that only a skipped statement defines (a name set inside ``if not GRADING:``):
     without its experiment it could only fail, and a note saying so would puzzle
-    a student whose notebook is fine."""
-    experiment = {id(s) for s in snippets if s.has_call}
-    defined = {n for s in snippets for n in s.names} | set(dir(builtins))
-    undefined = {n for s in snippets for n in s.refs} - defined
-    changed = True
-    while changed:
-        changed = False
-        plain_names = {n for s in snippets if id(s) not in experiment for n in s.names}
-        experiment_names = ({n for s in snippets if id(s) in experiment for n in s.names} - plain_names) | undefined
-        for s in snippets:
-            if id(s) not in experiment and s.kind == "assign" and s.refs & experiment_names:
-                experiment.add(id(s))
-                changed = True
+    a student whose notebook is fine.
+
+    Two worklist passes over (statement, name) pairs, so linear in the code: a name
+    is *tainted* once no plain (non-experiment) statement defines it; a plain
+    assignment that reads a tainted name becomes an experiment, which may taint
+    the names it defines. Then the experiments that a kept statement needs come back,
+    with what they need."""
+    n = len(snippets)
+    builtin_names = set(dir(builtins))
+    defined = {name for s in snippets for name in s.names}
+    experiment = [s.has_call for s in snippets]
+    plain_count: dict[str, int] = {}
+    readers: dict[str, list[int]] = {}
+    for i, s in enumerate(snippets):
+        if not experiment[i]:
+            for name in set(s.names):
+                plain_count[name] = plain_count.get(name, 0) + 1
+        if s.kind == "assign":
+            for name in s.refs:
+                readers.setdefault(name, []).append(i)
+
+    def tainted(name: str) -> bool:
+        return plain_count.get(name, 0) == 0 and (name in defined or name not in builtin_names)
+
+    work = [name for name in readers if tainted(name)]
+    seen_taint = set(work)
+    while work:
+        name = work.pop()
+        for i in readers.get(name, ()):
+            if experiment[i]:
+                continue
+            experiment[i] = True
+            for defined_name in set(snippets[i].names):
+                plain_count[defined_name] -= 1
+                if plain_count[defined_name] == 0 and defined_name not in seen_taint:
+                    seen_taint.add(defined_name)
+                    work.append(defined_name)
+    definers: dict[str, list[int]] = {}
+    for i, s in enumerate(snippets):
+        if experiment[i]:
+            for name in s.names:
+                definers.setdefault(name, []).append(i)
+    keep = [not e for e in experiment]
     needed: set[str] = set()
-    for s in snippets:
-        if id(s) not in experiment:
-            needed |= s.refs
-    keep = {id(s) for s in snippets if id(s) not in experiment}
-    changed = True
-    while changed:
-        changed = False
-        for s in snippets:
-            if id(s) not in keep and needed.intersection(s.names):
-                keep.add(id(s))
-                needed |= s.refs
-                changed = True
-    return [s for s in snippets if id(s) in keep]
+    todo: list[str] = []
+    for i in range(n):
+        if keep[i]:
+            for name in snippets[i].refs:
+                if name not in needed:
+                    needed.add(name)
+                    todo.append(name)
+    while todo:
+        name = todo.pop()
+        for i in definers.get(name, ()):
+            if keep[i]:
+                continue
+            keep[i] = True
+            for ref in snippets[i].refs:
+                if ref not in needed:
+                    needed.add(ref)
+                    todo.append(ref)
+    return [s for i, s in enumerate(snippets) if keep[i]]
 
 
 def notebook_assignment(nb: dict) -> str | None:
@@ -229,11 +334,13 @@ def manual_cells(nb: dict) -> list[dict]:
     """nbgrader cells a TA grades by hand: id, points."""
     out = []
     for cell in nb["cells"]:
-        md = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
-        if isinstance(md, dict) and md.get("grade") and md.get("solution"):
+        md = _nbgrader(cell)
+        if md.get("grade") and md.get("solution"):
             try:
                 pts = float(md.get("points", 0))
             except (TypeError, ValueError):
                 pts = 0.0
-            out.append({"id": str(md.get("grade_id", "?")), "max_points": pts})
+            if pts != pts or pts in (float("inf"), float("-inf")):
+                pts = 0.0
+            out.append({"id": str(md.get("grade_id", "?"))[:100], "max_points": pts})
     return out

@@ -1,4 +1,4 @@
-"""Activation functions and their derivatives (004 Q1(b)).
+"""Activation functions and their derivatives (004 Q1(b)): the judge.
 
 Student API (NumPy, element-wise on arrays of any shape):
     activation(name, x)       -> f(x)
@@ -7,26 +7,18 @@ Student API (NumPy, element-wise on arrays of any shape):
     (1/8 + 1/3) / 2), elu (alpha = 1), selu, gelu (exact, erf), gelu_tanh;
     any other name raises ValueError.
 The oracle is torch.nn.functional in float64, with autograd for the derivatives. The
-inputs stay away from 0, where some of these functions have a kink.
+inputs stay away from 0, where some of these functions have a kink. The inputs and
+the probe are in :mod:`autograder.probes.hw1.activations`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import Bad, Fail, Item, expect_array
-from .common import NUMPY_ONLY, as_float64, rng_for, tensor
+from ..core import Bad, Fail, Item
+from ..probes.hw1.activations import NAMES, SHAPES, UNKNOWN, inputs, probe
+from .common import NUMPY_ONLY, expect_array, field, tensor
 
-NAMES = ("relu", "leaky_relu", "prelu", "rrelu", "elu", "selu", "gelu", "gelu_tanh")
-SHAPES = [(6, 9), (4, 5, 7), (33,)]
-UNKNOWN = ("swish", "sigmoid_relu")
 RRELU_LOWER, RRELU_UPPER = 1.0 / 8, 1.0 / 3
-
-
-def _inputs(seed: int, case: int) -> np.ndarray:
-    rng = rng_for(seed, 50, case)
-    z = rng.normal(0.0, 3.0, SHAPES[case])
-    x = np.where(z < 0, -1.0, 1.0) * (0.05 + np.abs(z))  # no input closer than 0.05 to a kink
-    return np.clip(x, -12.0, 12.0)
 
 
 def torch_activation(name: str, t):
@@ -59,45 +51,31 @@ def reference(name: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return y.detach().numpy(), t.grad.numpy()
 
 
-def probe(ns, seed):
-    out: dict = {}
-    for case in range(len(SHAPES)):
-        x = _inputs(seed, case)
-        for name in NAMES:
-            out[f"f/{name}/{case}"] = ns.call("activation", name, as_float64(x))
-            out[f"g/{name}/{case}"] = ns.call("activation_grad", name, as_float64(x))
-    x = _inputs(seed, 0)
-    for name in UNKNOWN:
-        out[f"unknown/f/{name}"] = ns.call("activation", name, as_float64(x))
-        out[f"unknown/g/{name}"] = ns.call("activation_grad", name, as_float64(x))
-    return out
-
-
 def _expect_value_error(got, call: str) -> None:
     if isinstance(got, Bad):
         if got.kind == "error" and got.message.startswith("ValueError"):
             return
         if got.kind == "error":
-            raise Fail(f"{call} should raise ValueError, but the call raised {got.message}")
+            raise Fail(f"{call} should raise ValueError for an unknown name, but the call raised {got.message}")
         raise Fail(got.describe(call))
     raise Fail(f"{call} should raise ValueError for an unknown name, but it returned a value")
 
 
 def judge(out, seed, ck):
-    out = out if isinstance(out, dict) else {}
     for name in NAMES:
+        f_call, g_call = f"`activation('{name}', x)`", f"`activation_grad('{name}', x)`"
         for case, shape in enumerate(SHAPES):
-            x = _inputs(seed, case)
+            x = inputs(seed, case)
             f, g = reference(name, x)
             ctx = f"input of shape {shape}, values in [-12, 12] away from 0"
-            with ck.part(f"{name} forward", 0.5):
-                expect_array(out.get(f"f/{name}/{case}"), f, f"activation('{name}', x)", 1e-9, ctx)
-            with ck.part(f"{name} derivative", 0.5):
-                expect_array(out.get(f"g/{name}/{case}"), g, f"activation_grad('{name}', x)", 1e-9, ctx + ", compared with autograd")
+            with ck.part(f_call, 0.5):
+                expect_array(field(out, f"f/{name}/{case}"), f, f_call, 1e-9, ctx)
+            with ck.part(g_call, 0.5):
+                expect_array(field(out, f"g/{name}/{case}"), g, g_call, 1e-9, ctx + ", compared with autograd")
     for name in UNKNOWN:
-        with ck.part("unknown name", 0.5):
-            _expect_value_error(out.get(f"unknown/f/{name}"), f"activation('{name}', x)")
-            _expect_value_error(out.get(f"unknown/g/{name}"), f"activation_grad('{name}', x)")
+        with ck.part("`activation` and `activation_grad` with an unknown name", 0.5):
+            _expect_value_error(field(out, f"unknown/f/{name}"), f"`activation('{name}', x)`")
+            _expect_value_error(field(out, f"unknown/g/{name}"), f"`activation_grad('{name}', x)`")
 
 
 ITEMS = [

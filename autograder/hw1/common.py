@@ -1,35 +1,55 @@
-"""Shared pieces of the HW1 graders."""
+"""Shared pieces of the HW1 judges (the probe-side helpers, ``rng_for``, ``unpack``
+and ``as_float64``, live in :mod:`autograder.probes.hw1.common`)."""
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
 
+from .. import core
 from ..core import Bad, Fail, unwrap
 
 # HW1 is a NumPy homework: while it is graded, the libraries that would do the
 # work are out of reach of the student's code.
 NUMPY_ONLY = ("torch", "torchvision", "tensorflow", "jax", "keras", "scipy.signal", "scipy.ndimage", "sklearn")
 
-
-def rng_for(seed: int, *key: int) -> np.random.Generator:
-    """The same generator on both sides (probe and judge) for one seed and case."""
-    return np.random.default_rng([seed, *key])
+NO_RESULT = Bad("missing", "no result")
 
 
-def unpack(value: Any, n: int, what: str) -> tuple:
-    """In the probe: split a returned tuple, or give ``n`` Bad values saying why."""
-    if isinstance(value, Bad):
-        return (value,) * n
-    if isinstance(value, (tuple, list)) and len(value) == n:
-        return tuple(value)
-    got = f"a {type(value).__name__} of length {len(value)}" if isinstance(value, (tuple, list)) else f"a {type(value).__name__}"
-    return (Bad("type", f"{got}; {what} should return a tuple of {n} values"),) * n
+def field(container: Any, key: Any) -> Any:
+    """``container[key]`` from what the probe returned, whatever it is: a Bad passes
+    through (it says what went wrong), anything else that is not a dict holding
+    ``key`` gives a Bad "no result". Never raises."""
+    if isinstance(container, Bad):
+        return container
+    if isinstance(container, dict):
+        try:
+            return container.get(key, NO_RESULT)
+        except TypeError:
+            return NO_RESULT
+    return NO_RESULT
 
 
-def as_float64(a: Any) -> Any:
-    """In the probe: a copy the student's code cannot change behind our back."""
-    return np.array(a, dtype=np.float64, copy=True)
+def fail_if_bad(got: Any, what: str, context: str) -> None:
+    """A Bad (the call raised, or returned no plain data) fails with the case attached."""
+    if isinstance(got, Bad):
+        raise Fail(got.describe(what) + (f" ({context})" if context else ""))
+
+
+def expect_array(got: Any, want: np.ndarray, what: str, tol: float = 1e-6, context: str = "") -> np.ndarray:
+    """:func:`autograder.core.expect_array`, and a failed call names the case too."""
+    fail_if_bad(got, what, context)
+    return core.expect_array(got, want, what, tol, context)
+
+
+def expect_number(got: Any, want: float, what: str, tol: float = 1e-6, context: str = "") -> float:
+    fail_if_bad(got, what, context)
+    return core.expect_number(got, want, what, tol, context)
+
+
+def expect_equal(got: Any, want: Any, what: str, context: str = "") -> Any:
+    fail_if_bad(got, what, context)
+    return core.expect_equal(got, want, what, context)
 
 
 def tensor(a: np.ndarray, grad: bool = False):

@@ -1,4 +1,5 @@
-"""Dropout variants (000 Q1, 004 Q1(c)) and the dropout-as-regularizer identity (000 Q1).
+"""Dropout variants (000 Q1, 004 Q1(c)) and the dropout-as-regularizer identity (000 Q1):
+the judges.
 
 Student API (NumPy; ``p`` is the probability to DROP, PyTorch's convention; ``rng`` a
 ``np.random.Generator``; every forward returns ``(out, mask)`` with ``out = x * mask``):
@@ -20,6 +21,7 @@ properties on large inputs, with tolerances at 6 to 12 standard errors of the
 statistic: values, drop fraction, mean and variance of the noise, whole channels,
 eval mode, independence across samples, and that the given generator is the only
 source of randomness (a fresh generator with the same seed reproduces the output).
+The inputs and the probes are in :mod:`autograder.probes.hw1.dropout`.
 """
 from __future__ import annotations
 
@@ -27,111 +29,43 @@ import itertools
 
 import numpy as np
 
-from ..core import Fail, Item, expect_array, expect_number, unwrap
-from .common import NUMPY_ONLY, as_float64, rng_for, unpack
+from ..core import Fail, Item
+from ..probes.hw1.dropout import (BACKWARD_CASES, CHANNEL_CASES, CLOSED_CASES, ENUM_CASES, FUNCS, GAUSSIAN_CASES,
+                                  INVERTED_CASES, SMALL, backward_inputs, closed_inputs, enum_inputs, mc_inputs,
+                                  probe_dropout, probe_identity, small_x, x_input)
+from .common import NUMPY_ONLY, expect_array, expect_number, fail_if_bad, field
 
 # -------------------------------------------------------------------------
 # hw1.dropout
 
-INVERTED_CASES = [((250, 320), 0.3), ((200, 400), 0.75)]
-GAUSSIAN_CASES = [((300, 270), 0.2), ((240, 350), 0.6)]
-CHANNEL_CASES = [((96, 160, 3, 3), 0.25), ((120, 128, 2, 5), 0.6)]
-FUNCS = ("inverted_dropout", "gaussian_dropout", "channel_dropout")
-LABEL = {"inverted_dropout": "inverted dropout", "gaussian_dropout": "Gaussian dropout", "channel_dropout": "channel dropout"}
-
-
-def _away_from_zero(rng: np.random.Generator, shape) -> np.ndarray:
-    z = rng.normal(0.0, 1.0, shape)
-    return np.where(z < 0, -1.0, 1.0) * (0.2 + np.abs(z))
-
-
-def _x(seed: int, fn: str, case: int) -> np.ndarray:
-    k = FUNCS.index(fn)
-    shape = (INVERTED_CASES, GAUSSIAN_CASES, CHANNEL_CASES)[k][case][0]
-    return _away_from_zero(rng_for(seed, 40, k, case), shape)
-
-
-def _gen_seed(seed: int, k: int, case: int) -> int:
-    return 7919 * (abs(seed) % 100003) + 101 * k + case
-
-
-# small inputs for eval mode and for the reproducibility checks
-SMALL = {"inverted_dropout": ((30, 40), 0.4), "gaussian_dropout": ((30, 40), 0.4), "channel_dropout": ((12, 16, 3, 2), 0.4)}
-
-
-def _small_x(seed: int, fn: str) -> np.ndarray:
-    return _away_from_zero(rng_for(seed, 41, FUNCS.index(fn)), SMALL[fn][0])
-
-
-BACKWARD_CASES = [((7, 13), None), ((5, 6, 4, 3), (5, 6, 1, 1))]
-
-
-def _backward_inputs(seed: int, case: int):
-    shape, mshape = BACKWARD_CASES[case]
-    rng = rng_for(seed, 42, case)
-    dout = rng.normal(0.0, 1.0, shape)
-    mshape = mshape or shape
-    p = 0.35
-    mask = (rng.random(mshape) >= p) / (1 - p)
-    return dout, mask
-
-
-def probe_dropout(ns, seed):
-    out: dict = {}
-    for k, fn in enumerate(FUNCS):
-        cases = (INVERTED_CASES, GAUSSIAN_CASES, CHANNEL_CASES)[k]
-        for case, (_, p) in enumerate(cases):
-            x = _x(seed, fn, case)
-            g = np.random.default_rng(_gen_seed(seed, k, case))
-            o, m = unpack(ns.call(fn, as_float64(x), p, g, True), 2, fn)
-            out[f"{fn}/{case}"] = {"out": o, "mask": m}
-        xs = _small_x(seed, fn)
-        p = SMALL[fn][1]
-        s = _gen_seed(seed, k, 50)
-        runs = {}
-        for tag, gs in (("a", s), ("b", s), ("c", s + 1)):
-            o, _ = unpack(ns.call(fn, as_float64(xs), p, np.random.default_rng(gs), True), 2, fn)
-            runs[tag] = o
-        o, m = unpack(ns.call(fn, as_float64(xs), p, np.random.default_rng(s), False), 2, fn)
-        runs["eval_out"], runs["eval_mask"] = o, m
-        out[f"{fn}/small"] = runs
-    # p = 0 keeps everything
-    xs = _small_x(seed, "inverted_dropout")
-    o, _ = unpack(ns.call("inverted_dropout", as_float64(xs), 0.0, np.random.default_rng(5), True), 2, "inverted_dropout")
-    out["inverted_dropout/p0"] = o
-    for case in range(len(BACKWARD_CASES)):
-        dout, mask = _backward_inputs(seed, case)
-        out[f"backward/{case}"] = ns.call("dropout_backward", as_float64(dout), as_float64(mask))
-    return out
-
 
 def _arr(got, what: str, ctx: str) -> np.ndarray:
-    got = unwrap(got, what)
+    fail_if_bad(got, what, ctx)
     if not isinstance(got, np.ndarray):
-        raise Fail(f"{what}: expected a NumPy array, got {type(got).__name__}")
+        raise Fail(f"{what}: expected a NumPy array, got {type(got).__name__} ({ctx})")
     if got.dtype.kind not in "fiub":
-        raise Fail(f"{what}: expected a numeric array, got dtype {got.dtype}")
+        raise Fail(f"{what}: expected a numeric array, got dtype {got.dtype} ({ctx})")
     if not np.all(np.isfinite(got)):
         raise Fail(f"{what}: contains NaN or inf ({ctx})")
     return got.astype(np.float64)
 
 
-def _mask_and_out(got: dict, x: np.ndarray, fn: str, ctx: str, channel: bool = False) -> np.ndarray:
+def _mask_and_out(got, x: np.ndarray, fn: str, ctx: str, channel: bool = False) -> np.ndarray:
     """Type, shape and out == x * mask; returns the mask broadcast to x's shape."""
-    out = _arr(got.get("out"), f"{fn}: out", ctx)
-    mask = _arr(got.get("mask"), f"{fn}: mask", ctx)
+    out = _arr(field(got, "out"), f"`{fn}`: out", ctx)
+    mask = _arr(field(got, "mask"), f"`{fn}`: mask", ctx)
     if out.shape != x.shape:
-        raise Fail(f"{fn}: out has shape {out.shape}, expected {x.shape} ({ctx})")
+        raise Fail(f"`{fn}`: out has shape {out.shape}, expected {x.shape} ({ctx})")
     if channel:
         n, c = x.shape[:2]
         if mask.ndim != 4 or mask.shape[:2] != (n, c) or any(s not in (1, t) for s, t in zip(mask.shape[2:], x.shape[2:])):
-            raise Fail(f"{fn}: mask has shape {mask.shape}, expected {(n, c, 1, 1)} (one value per sample and channel) ({ctx})")
+            raise Fail(f"`{fn}`: mask has shape {mask.shape}, expected {(n, c, 1, 1)} (one value per sample and channel) ({ctx})")
     elif mask.shape != x.shape:
-        raise Fail(f"{fn}: mask has shape {mask.shape}, expected {x.shape}, one value per element ({ctx})")
+        raise Fail(f"`{fn}`: mask has shape {mask.shape}, expected {x.shape}, one value per element ({ctx})")
     full = np.broadcast_to(mask, x.shape)
     err = np.max(np.abs(out - x * full)) / max(np.max(np.abs(x * full)), 1e-12)
     if not err <= 1e-10:
-        raise Fail(f"{fn}: out is not x * mask (max relative error {err:.1e}; {ctx})")
+        raise Fail(f"`{fn}`: out is not x * mask (max relative error {err:.1e}; {ctx})")
     return full
 
 
@@ -148,114 +82,103 @@ def _binary_checks(m: np.ndarray, p: float, fn: str, ctx: str, unit: str) -> Non
             hint = " (kept units must be scaled by 1/(1-p))"
         elif p > 0 and np.any(np.abs(m[bad] - 1 / p) < 1e-9 / p):
             hint = " (it looks like 1/p: p is the probability to DROP a unit)"
-        raise Fail(f"{fn}: {int(bad.sum())} mask values are neither 0 nor 1/(1-p) = {keep:.4g}, e.g. {ex:.4g}{hint} ({ctx})")
+        raise Fail(f"`{fn}`: {int(bad.sum())} mask values are neither 0 nor 1/(1-p) = {keep:.4g}, e.g. {ex:.4g}{hint} ({ctx})")
     frac = float(is0.mean())
     n = m.size
     sd = np.sqrt(p * (1 - p) / n)
     if abs(frac - p) > max(0.015, 7 * sd):
         hint = " (p is the probability to DROP a unit)" if abs(frac - (1 - p)) < abs(frac - p) else ""
-        raise Fail(f"{fn}: dropped a fraction {frac:.3f} of the {unit}s, expected about p = {p}{hint} ({ctx})")
+        raise Fail(f"`{fn}`: dropped a fraction {frac:.3f} of the {unit}s, expected about p = {p}{hint} ({ctx})")
     mean = float(m.mean())
     if abs(mean - 1.0) > max(0.05, 8 * np.sqrt(p / (1 - p) / n)):
-        raise Fail(f"{fn}: the mask's mean is {mean:.3f}, expected about 1 (the expected output must equal x) ({ctx})")
+        raise Fail(f"`{fn}`: the mask's mean is {mean:.3f}, expected about 1 (the expected output must equal x) ({ctx})")
 
 
 def _independence(m2: np.ndarray, fn: str, ctx: str, rows: str, cols: str) -> None:
     """m2: (samples, units); masks must vary along both axes."""
     if np.all(m2 == m2[:1]):
-        raise Fail(f"{fn}: every {rows} gets the same mask; draw an independent value per {rows} and {cols} ({ctx})")
+        raise Fail(f"`{fn}`: every {rows} gets the same mask; draw an independent value per {rows} and {cols} ({ctx})")
     if np.all(m2 == m2[:, :1]):
-        raise Fail(f"{fn}: all {cols}s of a {rows} share one mask value; draw an independent value per {cols} ({ctx})")
+        raise Fail(f"`{fn}`: all {cols}s of a {rows} share one mask value; draw an independent value per {cols} ({ctx})")
 
 
 def judge_dropout(out, seed, ck):
-    out = out if isinstance(out, dict) else {}
+    fn = "inverted_dropout"
     for case, (shape, p) in enumerate(INVERTED_CASES):
-        fn = "inverted_dropout"
-        x = _x(seed, fn, case)
+        x = x_input(seed, fn, case)
         ctx = f"x of shape {shape}, p = {p}"
-        with ck.part("inverted dropout", 1.5):
-            m = _mask_and_out(out.get(f"{fn}/{case}", {}), x, fn, ctx)
+        with ck.part(f"`{fn}`", 1.5):
+            m = _mask_and_out(field(out, f"{fn}/{case}"), x, fn, ctx)
             _binary_checks(m.ravel(), p, fn, ctx, "unit")
             _independence(m.reshape(shape[0], -1), fn, ctx, "sample", "feature")
+    fn = "gaussian_dropout"
     for case, (shape, p) in enumerate(GAUSSIAN_CASES):
-        fn = "gaussian_dropout"
-        x = _x(seed, fn, case)
+        x = x_input(seed, fn, case)
         ctx = f"x of shape {shape}, p = {p}"
-        with ck.part("Gaussian dropout", 1.25):
-            m = _mask_and_out(out.get(f"{fn}/{case}", {}), x, fn, ctx)
+        with ck.part(f"`{fn}`", 1.25):
+            m = _mask_and_out(field(out, f"{fn}/{case}"), x, fn, ctx)
             n, var = m.size, p / (1 - p)
             mean = float(m.mean())
             if abs(mean - 1) > max(0.04, 8 * np.sqrt(var / n)):
-                raise Fail(f"{fn}: the noise's mean is {mean:.3f}, expected 1 ({ctx})")
+                raise Fail(f"`{fn}`: the noise's mean is {mean:.3f}, expected 1 ({ctx})")
             v = float(m.var())
             if abs(v / var - 1) > 0.06:
-                raise Fail(f"{fn}: the noise's variance is {v:.4g}, expected p/(1-p) = {var:.4g} (the standard deviation is its square root) ({ctx})")
+                raise Fail(f"`{fn}`: the noise's variance is {v:.4g}, expected p/(1-p) = {var:.4g} (the standard deviation is its square root) ({ctx})")
             z = (m.ravel() - 1) / np.sqrt(var)
             q1, q3 = np.percentile(z, [25, 75])
             if abs(q1 + 0.6745) > 0.04 or abs(q3 - 0.6745) > 0.04:
-                raise Fail(f"{fn}: the noise is not normally distributed (standardized quartiles {q1:.2f}, {q3:.2f}; a normal has -0.67, 0.67) ({ctx})")
+                raise Fail(f"`{fn}`: the noise is not normally distributed (standardized quartiles {q1:.2f}, {q3:.2f}; a normal has -0.67, 0.67) ({ctx})")
             _independence(m.reshape(shape[0], -1), fn, ctx, "sample", "feature")
+    fn = "channel_dropout"
     for case, (shape, p) in enumerate(CHANNEL_CASES):
-        fn = "channel_dropout"
-        x = _x(seed, fn, case)
+        x = x_input(seed, fn, case)
         ctx = f"x of shape {shape}, p = {p}"
-        with ck.part("channel dropout", 1.5):
-            m = _mask_and_out(out.get(f"{fn}/{case}", {}), x, fn, ctx, channel=True)
+        with ck.part(f"`{fn}`", 1.5):
+            m = _mask_and_out(field(out, f"{fn}/{case}"), x, fn, ctx, channel=True)
             per = m.reshape(shape[0], shape[1], -1)
             if np.any(per.max(axis=2) != per.min(axis=2)):
-                raise Fail(f"{fn}: some channels are dropped only in part; a channel is dropped (or kept) as a whole ({ctx})")
+                raise Fail(f"`{fn}`: some channels are dropped only in part; a channel is dropped (or kept) as a whole ({ctx})")
             cm = per[:, :, 0]
             _binary_checks(cm.ravel(), p, fn, ctx, "channel")
             _independence(cm, fn, ctx, "sample", "channel")
-    for k, fn in enumerate(FUNCS):
-        runs = out.get(f"{fn}/small", {})
+    for fn in FUNCS:
+        runs = field(out, f"{fn}/small")
         shape, p = SMALL[fn]
-        xs = _small_x(seed, fn)
+        xs = small_x(seed, fn)
         ctx = f"x of shape {shape}, p = {p}"
-        with ck.part(f"{LABEL[fn]}: eval mode", 0.25):
-            eo = _arr(runs.get("eval_out"), f"{fn}(..., train=False): out", ctx)
+        with ck.part(f"`{fn}` in eval mode", 0.25):
+            eo = _arr(field(runs, "eval_out"), f"`{fn}(..., train=False)`: out", ctx)
             if eo.shape != xs.shape or not np.allclose(eo, xs, rtol=1e-12, atol=0):
-                raise Fail(f"{fn}(..., train=False): out must be x unchanged ({ctx})")
-            em = _arr(runs.get("eval_mask"), f"{fn}(..., train=False): mask", ctx)
+                raise Fail(f"`{fn}(..., train=False)`: out must be x unchanged ({ctx})")
+            em = _arr(field(runs, "eval_mask"), f"`{fn}(..., train=False)`: mask", ctx)
             try:
                 ok = np.all(np.broadcast_to(em, xs.shape) == 1)
             except ValueError:
                 ok = False
             if not ok:
-                raise Fail(f"{fn}(..., train=False): mask must be ones (of x's shape, or (N, C, 1, 1) for channels) ({ctx})")
-        with ck.part(f"{LABEL[fn]}: uses rng", 0.25):
-            a = _arr(runs.get("a"), f"{fn}: out", ctx)
-            b = _arr(runs.get("b"), f"{fn}: out", ctx)
-            c = _arr(runs.get("c"), f"{fn}: out", ctx)
+                raise Fail(f"`{fn}(..., train=False)`: mask must be ones (of x's shape, or (N, C, 1, 1) for channels) ({ctx})")
+        with ck.part(f"`{fn}` draws from `rng`", 0.25):
+            a = _arr(field(runs, "a"), f"`{fn}`: out", ctx)
+            b = _arr(field(runs, "b"), f"`{fn}`: out", ctx)
+            c = _arr(field(runs, "c"), f"`{fn}`: out", ctx)
             if a.shape != b.shape or not np.array_equal(a, b):
-                raise Fail(f"{fn}: two calls with fresh generators of the same seed gave different outputs; draw all randomness from `rng` (not np.random)")
+                raise Fail(f"`{fn}`: two calls with fresh generators of the same seed gave different outputs; "
+                           f"draw all randomness from `rng` (not np.random) ({ctx})")
             if a.shape == c.shape and np.array_equal(a, c):
-                raise Fail(f"{fn}: generators with different seeds gave the same output; draw the mask from the `rng` argument")
-    with ck.part("inverted dropout", 0.25):
-        xs = _small_x(seed, "inverted_dropout")
-        expect_array(out.get("inverted_dropout/p0"), xs, "inverted_dropout with p = 0: out (nothing is dropped)", 1e-12)
+                raise Fail(f"`{fn}`: generators with different seeds gave the same output; draw the mask from the `rng` argument ({ctx})")
+    with ck.part("`inverted_dropout` with p = 0", 0.25):
+        xs = small_x(seed, "inverted_dropout")
+        expect_array(field(out, "inverted_dropout/p0"), xs, "`inverted_dropout` with p = 0: out (nothing is dropped)", 1e-12,
+                     f"x of shape {xs.shape}")
     for case in range(len(BACKWARD_CASES)):
-        dout, mask = _backward_inputs(seed, case)
-        with ck.part("backward", 0.5):
-            expect_array(out.get(f"backward/{case}"), dout * mask, "dropout_backward: dx", 1e-12,
+        dout, mask = backward_inputs(seed, case)
+        with ck.part("`dropout_backward`", 0.5):
+            expect_array(field(out, f"backward/{case}"), dout * mask, "`dropout_backward`: dx", 1e-12,
                          f"dout of shape {dout.shape}, mask of shape {mask.shape}; dx = dout * mask, of dout's shape")
 
 
 # -------------------------------------------------------------------------
 # hw1.dropout_identity
-
-CLOSED_CASES = [((9, 4), 0.8), ((15, 7), 0.35), ((6, 3), 0.5)]
-ENUM_CASES = [((2, 4), 0.7), ((3, 3), 0.4)]
-MC_CASE = ((12, 5), 0.7, 4000)
-
-
-def _regression(rng: np.random.Generator, shape):
-    n, d = shape
-    X = rng.normal(0.0, 1.0, (n, d)) * rng.uniform(0.5, 3.0, d)  # columns of different norms
-    w = rng.normal(0.0, 1.0, d)
-    y = X @ w + rng.normal(0.0, 0.5, n)
-    return X, y, w
 
 
 def closed_form(X, y, w, q) -> float:
@@ -287,78 +210,48 @@ def single_sample_std(X, y, w, q) -> float:
     return float(np.sqrt(var))
 
 
-def _closed_inputs(seed, case):
-    shape, q = CLOSED_CASES[case]
-    return (*_regression(rng_for(seed, 43, case), shape), q)
-
-
-def _enum_inputs(seed, case):
-    shape, q = ENUM_CASES[case]
-    return (*_regression(rng_for(seed, 44, case), shape), q)
-
-
-def _mc_inputs(seed):
-    shape, q, n = MC_CASE
-    return (*_regression(rng_for(seed, 45), shape), q, n)
-
-
-def probe_identity(ns, seed):
-    out: dict = {}
-    for case in range(len(CLOSED_CASES)):
-        X, y, w, q = _closed_inputs(seed, case)
-        out[f"closed/{case}"] = ns.call("dropout_objective_closed_form", as_float64(X), as_float64(y), as_float64(w), q)
-    for case in range(len(ENUM_CASES)):
-        X, y, w, q = _enum_inputs(seed, case)
-        out[f"enum/{case}"] = ns.call("dropout_objective_closed_form", as_float64(X), as_float64(y), as_float64(w), q)
-    X, y, w, q, n = _mc_inputs(seed)
-    s = _gen_seed(seed, 9, 0)
-    for tag, gs in (("a", s), ("b", s), ("c", s + 1)):
-        out[f"mc/{tag}"] = ns.call("dropout_objective_monte_carlo", as_float64(X), as_float64(y), as_float64(w), q, n,
-                                   np.random.default_rng(gs))
-    return out
-
-
-def judge_identity(out, seed, ck):
-    out = out if isinstance(out, dict) else {}
-    for case, (shape, q) in enumerate(CLOSED_CASES):
-        X, y, w, q = _closed_inputs(seed, case)
-        with ck.part("closed form", 2 / len(CLOSED_CASES)):
-            expect_number(out.get(f"closed/{case}"), closed_form(X, y, w, q), "dropout_objective_closed_form", 1e-9,
-                          f"X of shape {shape}, q = {q} (keep probability)")
-    for case, (shape, q) in enumerate(ENUM_CASES):
-        X, y, w, q = _enum_inputs(seed, case)
-        exact = exact_by_enumeration(X, y, w, q)
-        if abs(exact - closed_form(X, y, w, q)) > 1e-9 * max(1.0, abs(exact)):  # the identity itself
-            raise AssertionError("the dropout identity does not hold on the enumeration case")
-        with ck.part("exact expectation", 1 / len(ENUM_CASES)):
-            expect_number(out.get(f"enum/{case}"), exact, "dropout_objective_closed_form", 1e-9,
-                          f"compared with the exact expectation over all {2 ** (shape[0] * shape[1])} masks of a {shape} X, q = {q}")
-    X, y, w, q, n = _mc_inputs(seed)
-    want = closed_form(X, y, w, q)
-    tol = 6 * single_sample_std(X, y, w, q) / np.sqrt(n)
-    ctx = f"X of shape {X.shape}, q = {q}, {n} samples"
-    with ck.part("Monte Carlo", 1):
-        a = _number(out.get("mc/a"), "dropout_objective_monte_carlo")
-        if abs(a - want) > tol:
-            raise Fail(f"dropout_objective_monte_carlo: got {a:.6g}, the expectation is {want:.6g}, "
-                       f"farther than 6 standard errors ({tol:.3g}) ({ctx}; D keeps each entry with probability q, no rescaling)")
-    with ck.part("Monte Carlo uses rng", 0.5):
-        a, b, c = (_number(out.get(f"mc/{t}"), "dropout_objective_monte_carlo") for t in "abc")
-        if a != b:
-            raise Fail("dropout_objective_monte_carlo: two calls with fresh generators of the same seed disagree; draw the masks from `rng`")
-        if a == c:
-            raise Fail("dropout_objective_monte_carlo: generators with different seeds gave the same value; sample the masks with `rng`")
-
-
-def _number(v, what: str) -> float:
-    v = unwrap(v, what)
+def _number(v, what: str, ctx: str) -> float:
+    fail_if_bad(v, what, ctx)
     if isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind in "fiu":
         v = v.reshape(()).item()
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise Fail(f"{what}: expected a number, got {type(v).__name__}")
+        raise Fail(f"{what}: expected a number, got {type(v).__name__} ({ctx})")
     if not np.isfinite(v):
-        raise Fail(f"{what}: is {v}")
+        raise Fail(f"{what}: is {v} ({ctx})")
     return float(v)
+
+
+def judge_identity(out, seed, ck):
+    cf, mc = "`dropout_objective_closed_form`", "`dropout_objective_monte_carlo`"
+    for case, (shape, q) in enumerate(CLOSED_CASES):
+        X, y, w, q = closed_inputs(seed, case)
+        with ck.part(cf, 2 / len(CLOSED_CASES)):
+            expect_number(field(out, f"closed/{case}"), closed_form(X, y, w, q), cf, 1e-9,
+                          f"X of shape {shape}, q = {q} (keep probability)")
+    for case, (shape, q) in enumerate(ENUM_CASES):
+        X, y, w, q = enum_inputs(seed, case)
+        exact = exact_by_enumeration(X, y, w, q)
+        if abs(exact - closed_form(X, y, w, q)) > 1e-9 * max(1.0, abs(exact)):  # the identity itself
+            raise AssertionError("the dropout identity does not hold on the enumeration case")
+        with ck.part(f"{cf} vs the exact expectation", 1 / len(ENUM_CASES)):
+            expect_number(field(out, f"enum/{case}"), exact, cf, 1e-9,
+                          f"compared with the exact expectation over all {2 ** (shape[0] * shape[1])} masks of a {shape} X, q = {q}")
+    X, y, w, q, n = mc_inputs(seed)
+    want = closed_form(X, y, w, q)
+    tol = 6 * single_sample_std(X, y, w, q) / np.sqrt(n)
+    ctx = f"X of shape {X.shape}, q = {q}, {n} samples"
+    with ck.part(mc, 1):
+        a = _number(field(out, "mc/a"), mc, ctx)
+        if abs(a - want) > tol:
+            raise Fail(f"{mc}: got {a:.6g}, the expectation is {want:.6g}, "
+                       f"farther than 6 standard errors ({tol:.3g}) ({ctx}; D keeps each entry with probability q, no rescaling)")
+    with ck.part(f"{mc} draws from `rng`", 0.5):
+        a, b, c = (_number(field(out, f"mc/{t}"), mc, ctx) for t in "abc")
+        if a != b:
+            raise Fail(f"{mc}: two calls with fresh generators of the same seed disagree; draw the masks from `rng` ({ctx})")
+        if a == c:
+            raise Fail(f"{mc}: generators with different seeds gave the same value; sample the masks with `rng` ({ctx})")
+
 
 ITEMS = [
     Item("hw1.dropout", 6, ("inverted_dropout", "gaussian_dropout", "channel_dropout", "dropout_backward"),

@@ -1,4 +1,4 @@
-"""Regression metrics (004 Q1(a)).
+"""Regression metrics (004 Q1(a)): the judge.
 
 Student API (NumPy):
     regression_metrics(y_true, y_pred) -> dict with
@@ -10,18 +10,18 @@ Student API (NumPy):
     rrmse_band(rrmse_percent) -> "excellent" (< 10), "good" (10 <= r < 20),
         "fair" (20 <= r < 30), "poor" (>= 30)
 Judged against the grader's own NumPy computation and scikit-learn's
-mean_squared_error / root_mean_squared_error.
+mean_squared_error / root_mean_squared_error. The inputs and the probe are in
+:mod:`autograder.probes.hw1.metrics`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import Fail, Item, expect_equal, expect_number
-from .common import NUMPY_ONLY, as_float64, expect_dict, rng_for
+from ..core import Item
+from ..probes.hw1.metrics import BAND_VALUES, SIZES, inputs, probe
+from .common import NO_RESULT, NUMPY_ONLY, expect_dict, expect_equal, expect_number, field
 
 KEYS = ["mse", "rmse", "nrmse_mean", "nrmse_range", "nrmse_std", "nrmse_iqr", "rrmse"]
-SIZES = [41, 250, 7]
-BAND_VALUES = [0.0, 3.2, 9.99, 10.0, 14.0, 19.999, 20.0, 27.5, 29.99, 30.0, 30.01, 85.0]
 WHAT = {
     "mse": "mean of the squared errors",
     "rmse": "square root of the MSE",
@@ -43,17 +43,6 @@ def band(r: float) -> str:
     return "poor"
 
 
-def _inputs(seed: int, case: int):
-    n = SIZES[case]
-    rng = rng_for(seed, 60, case)
-    if case == 1:  # skewed targets: std, IQR and range tell different stories
-        y = 5.0 + rng.exponential(20.0, n)
-    else:
-        y = rng.uniform(20.0, 80.0, n)
-    pred = y + rng.normal(rng.uniform(-2, 2), rng.uniform(3.0, 12.0), n)
-    return y, pred
-
-
 def reference(y: np.ndarray, pred: np.ndarray) -> dict:
     from sklearn.metrics import mean_squared_error, root_mean_squared_error
 
@@ -73,32 +62,22 @@ def reference(y: np.ndarray, pred: np.ndarray) -> dict:
     }
 
 
-def probe(ns, seed):
-    out: dict = {}
-    for case in range(len(SIZES)):
-        y, pred = _inputs(seed, case)
-        out[f"m/{case}"] = ns.call("regression_metrics", as_float64(y), as_float64(pred))
-    out["bands"] = [ns.call("rrmse_band", float(v)) for v in BAND_VALUES]
-    return out
-
-
 def judge(out, seed, ck):
-    out = out if isinstance(out, dict) else {}
     for case, n in enumerate(SIZES):
-        y, pred = _inputs(seed, case)
+        y, pred = inputs(seed, case)
         want = reference(y, pred)
         ctx = f"{n} targets{', skewed' if case == 1 else ''}"
-        got = out.get(f"m/{case}")
+        got = field(out, f"m/{case}")
         for key in KEYS:
-            with ck.part(key, 0.5 / len(SIZES)):
-                d = expect_dict(got, [key], "regression_metrics")
-                expect_number(d[key], float(want[key]), f"regression_metrics()['{key}'] ({WHAT[key]})", 1e-9, ctx)
-    bands = out.get("bands")
-    for v, got in zip(BAND_VALUES, bands if isinstance(bands, list) else [None] * len(BAND_VALUES)):
-        with ck.part("rrmse_band", 1.5 / len(BAND_VALUES)):
-            if got is None:
-                raise Fail("rrmse_band: no result")
-            expect_equal(got, band(v), f"rrmse_band({v:g})", "bands: < 10 excellent, [10, 20) good, [20, 30) fair, >= 30 poor")
+            with ck.part(f"`regression_metrics()['{key}']`", 0.5 / len(SIZES)):
+                d = expect_dict(got, [key], f"`regression_metrics` on {ctx}")
+                expect_number(d[key], float(want[key]), f"`regression_metrics()['{key}']` ({WHAT[key]})", 1e-9, ctx)
+    bands = field(out, "bands")
+    bands = list(bands) if isinstance(bands, (list, tuple)) else []
+    bands += [NO_RESULT] * (len(BAND_VALUES) - len(bands))  # every value is checked, whatever came back
+    for v, got in zip(BAND_VALUES, bands):
+        with ck.part("`rrmse_band`", 1.5 / len(BAND_VALUES)):
+            expect_equal(got, band(v), f"`rrmse_band({v:g})`", "bands: < 10 excellent, [10, 20) good, [20, 30) fair, >= 30 poor")
 
 
 ITEMS = [

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from autograder.hw1 import calculator, optim
+from autograder.probes.hw1 import calculator as calculator_inputs
 
-NETS = calculator.seed_networks()
+NETS = calculator_inputs.seed_networks()
 
 
 def _table(name):
@@ -99,13 +100,13 @@ def _recursion(shape, layers):
 
 @pytest.mark.parametrize("seed", [2024, 1, 2])
 def test_oracle_agrees_with_the_recursion_on_random_specs(seed):
-    for case in range(calculator.N_RANDOM):
-        shape, layers = calculator.random_network(seed, case)
+    for case in range(calculator_inputs.N_RANDOM):
+        shape, layers = calculator_inputs.random_network(seed, case)
         assert calculator.oracle_table(shape, layers) == _recursion(shape, layers), (seed, case, shape, layers)
 
 
 def test_random_specs_cover_the_tricky_cases():
-    specs = [l for case in range(calculator.N_RANDOM) for l in calculator.random_network(2024, case)[1]]
+    specs = [l for case in range(calculator_inputs.N_RANDOM) for l in calculator_inputs.random_network(2024, case)[1]]
     convs = [l for l in specs if l["type"] == "conv"]
     assert any(l.get("p") == "same" and l["k"] % 2 == 0 for l in convs)
     assert any(l.get("p") == "same" and l.get("d", 1) > 1 for l in convs)
@@ -116,8 +117,8 @@ def test_random_specs_cover_the_tricky_cases():
 
 
 def test_random_specs_are_plain_python():
-    for case in range(calculator.N_RANDOM):
-        shape, layers = calculator.random_network(2024, case)
+    for case in range(calculator_inputs.N_RANDOM):
+        shape, layers = calculator_inputs.random_network(2024, case)
         assert all(type(v) is int for v in shape)
         for l in layers:
             for v in l.values():
@@ -133,22 +134,24 @@ def test_equivariance_oracle(seed):
     """The translation-equivariance grader credits the interior only when the whole-map
     gap is positive: its own whole-map gaps must be, and its interior gaps must be 0."""
     from autograder.hw1 import identities
+    from autograder.probes.hw1.identities import GAP_CASES, gap_inputs
 
-    for case in range(len(identities.GAP_CASES)):
-        x, w, dy, dx = identities._gap_inputs(seed, case)
+    for case in range(len(GAP_CASES)):
+        x, w, dy, dx = gap_inputs(seed, case)
         assert identities.reference_gap(x, w, dy, dx, True) < 1e-12
         assert identities.reference_gap(x, w, dy, dx, False) > 1e-3
 
 
 def test_fold_oracle_matches_the_formula():
     from autograder.hw1 import folding
+    from autograder.probes.hw1.folding import CASES, inputs
 
-    for case in range(len(folding.CASES)):
-        w, b, gamma, beta, mean, var, eps, x = folding._inputs(2024, case)
+    for case in range(len(CASES)):
+        w, b, gamma, beta, mean, var, eps, x = inputs(2024, case)
         eps = folding.DEFAULT_EPS if eps is None else eps
         s = gamma / np.sqrt(var + eps)
         bias = np.zeros(w.shape[0]) if b is None else b
-        stride, padding = folding.CASES[case][7:]
+        stride, padding = CASES[case][7:]
         got = folding.folded_conv(w * s[:, None, None, None], s * (bias - mean) + beta, x, stride, padding)
         want = folding.conv_bn_reference(w, b, gamma, beta, mean, var, eps, x, stride, padding)
         assert np.max(np.abs(got - want)) < 1e-12 * max(1.0, np.max(np.abs(want)))

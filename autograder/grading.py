@@ -240,7 +240,7 @@ def _warm_judges() -> None:
 
 
 def use_engine() -> bool:
-    return os.environ.get("COURSE_KIT_ENGINE", "legacy") != "legacy"
+    return os.environ.get("COURSE_KIT_ENGINE", "sealed") != "legacy"
 
 
 def grade_extracted(extracted: nbmod.Extracted, assignment: Assignment, chosen: list[Item], seed: int,

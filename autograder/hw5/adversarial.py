@@ -17,57 +17,41 @@ Student API (torch tensors in and out; images are float (N, 3, H, W) in [0, 1]):
         the accuracy of the model on fgsm(model, x, y, eps) for each eps (eps = 0: clean).
 
 The judge rebuilds the grader's fixed colour-square classifier (``cam.toy_net``, right on
-every clean image) and the images from the seed, recomputes FGSM exactly (float64, the sign
-of the gradient; entries whose gradient is ~0 are not compared), evaluates the model on the
-student's adversarial images (the accuracy must fall from 100 % to at most
-FGSM_MAX_ACCURACY at FGSM_EPS; the reference reaches about 0.2, random signs of the same
-size about 1.0), and judges the visualization by what it does on the model: the target
-class on top with a margin, its logit up from the starting noise, a smaller image norm with
-L2 regularization than without, the same image for the same seed, the model untouched.
+every clean image) and the images of the value cases from the seed, recomputes FGSM exactly
+(float64, the sign of the gradient; entries whose gradient is ~0 are not compared), and
+judges the visualization by what it does on the model: the target class on top with a
+margin, its logit up from the starting noise, a smaller image norm with L2 regularization
+than without, the same image for the same seed argument, the model untouched.
+
+The accuracy drop and the accuracy-vs-epsilon curve are measured on held-out images: the
+judge draws them from ``core.held_out_seed`` (not derivable from the public seed), sends
+only the images (``Item.give``), and keeps their labels. The child attacks the model's
+own predictions on them (the model is right on every clean image, so these are the true
+classes); the judge evaluates the grader's model on the student's adversarial images
+against the labels it alone holds: the accuracy must fall from 100 % to at most
+FGSM_MAX_ACCURACY at FGSM_EPS (the reference reaches about 0.2, random signs of the same
+size about 1.0; ``tests/hw5/test_adversarial_thresholds.py``).
+
+Split: the probe half is ``autograder/probes/hw5/adversarial.py`` (its input builders are
+imported here); this module holds the references, the held-out set, the checks and points.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..core import Bad, Fail, Item, unwrap
-from .cam import K_CLASSES, _set_threads, _tensor_rec, check_state, model_state, object_images, toy_net
+from ..core import Bad, Fail, Item, held_out_seed, unwrap
+from ..probes.hw5 import adversarial as probe_side
+from ..probes.hw5.adversarial import (CURVE_EPS, CURVE_N, FGSM_CASES, FGSM_EPS, VIS_CALLS, VIS_L2, fgsm_inputs,
+                                      model_predictions, start_image, vis_class)
+from .cam import K_CLASSES, check_state, input_untouched, object_images, toy_net  # noqa: F401
+from .common import attempt, one_thread, part
 
 # --------------------------------------------------------------------------
 # hw5.class_visualization
 
-# (class, size, steps, lr, l2_reg, jitter, seed) ; calls 0 and 1 are the same (reproducibility),
-# call 2 is call 0 without L2.
-VIS_L2 = 0.05
-VIS_CALLS = [
-    (0, (24, 28), 40, 0.5, VIS_L2, 2, 3),
-    (0, (24, 28), 40, 0.5, VIS_L2, 2, 3),
-    (0, (24, 28), 40, 0.5, 0.0, 2, 3),
-    (3, (32, 32), 40, 0.5, VIS_L2, 1, 7),
-]
 VIS_MARGIN = 2.0      # the target logit must beat every other by this much (the reference: > 8)
 VIS_RISE = 2.0        # and rise this much above its value on the starting noise (the reference: > 8)
 VIS_L2_RATIO = 0.95   # ||I(l2_reg)|| <= this * ||I(0)|| (the reference: about 0.85)
-
-
-def _vis_class(seed, call):
-    k = VIS_CALLS[call][0]
-    return int((k + seed) % K_CLASSES)
-
-
-def probe_visualization(ns, seed):
-    out = {}
-    for call, (_, size, steps, lr, l2, jitter, s) in enumerate(VIS_CALLS):
-        try:
-            model = toy_net()
-            if call == 3:
-                model.train()  # no dropout or BN: the same function, but the mode must be kept
-            before = model_state(model)
-            v = ns.call("class_visualization", model, _vis_class(seed, call), steps=steps, lr=lr, l2_reg=l2,
-                        jitter=jitter, seed=s, size=size)
-            out[call] = {"img": _tensor_rec(v, "image"), "before": before, "after": model_state(model)}
-        except Exception as e:  # noqa: BLE001
-            out[call] = {"img": Bad("error", f"{type(e).__name__} while using class_visualization's result: {str(e)[:150]}")}
-    return out
 
 
 def _logits(model, img):
@@ -77,170 +61,110 @@ def _logits(model, img):
         return model(torch.as_tensor(np.asarray(img), dtype=torch.float32)).double().numpy()[0]
 
 
-def _start_image(size, seed):
-    import torch
-
-    return torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(seed)).numpy()
-
-
-def judge_visualization(out, seed, ck):
-    out = out if isinstance(out, dict) else {}
-    threads = _set_threads()
-    try:
-        model = toy_net()
-        imgs, why = {}, {}
-        for call, (_, size, steps, lr, l2, jitter, s) in enumerate(VIS_CALLS):
-            if call == 1 or call == 2:
-                continue
-            k = _vis_class(seed, call)
-            ctx = f"class {k}, size {size}, steps={steps}, lr={lr}, l2_reg={l2}, jitter={jitter}, seed={s}"
-            rec = out.get(call) if isinstance(out.get(call), dict) else {"img": Bad("missing", "no result")}
-            try:
-                img = _image(rec.get("img"), size, ctx)
-                failed = None
-            except Fail as e:
-                failed = str(e)
-            if failed:
-                why[call] = failed
-                with ck.part("image", 5.0):
-                    raise Fail(failed)
-                continue
-            with ck.part("image", 1.0):
-                imgs[call] = img
-            with ck.part("raises the class", 3.0):
-                z = _logits(model, img)
-                z0 = _logits(model, _start_image(size, s))
-                others = np.delete(z, k)
-                if z[k] - z0[k] < VIS_RISE:
-                    raise Fail(f"class_visualization: the logit of class {k} went from {z0[k]:.3g} on the starting noise "
-                               f"to {z[k]:.3g}; it must rise (gradient ASCENT on the logit: I + lr * g / ||g||) ({ctx})")
-                if z[k] - others.max() < VIS_MARGIN:
-                    top = int(np.argmax(z))
-                    raise Fail(f"class_visualization: class {k}'s logit {z[k]:.3g} does not beat the others by "
-                               f"{VIS_MARGIN} (class {top}: {z[top]:.3g}); maximise the logit of class_idx itself ({ctx})")
-            with ck.part("model left as it was", 1.0):
-                check_state(rec.get("before"), rec.get("after"), "class_visualization", ctx)
-                if rec["img"].get("requires_grad"):
-                    raise Fail(f"class_visualization: the image carries an autograd graph; return it .detach()ed ({ctx})")
-        size = VIS_CALLS[0][1]
-        with ck.part("L2 regularization", 1.5):
-            if 0 not in imgs:
-                raise Fail(f"class_visualization: the L2 term could not be checked: {why.get(0, 'no image')}")
-            rec = out.get(2) if isinstance(out.get(2), dict) else {"img": Bad("missing", "no result")}
-            free = _image(rec.get("img"), size, "l2_reg=0")
-            n_reg, n_free = float(np.linalg.norm(imgs[0])), float(np.linalg.norm(free))
-            if not n_reg <= VIS_L2_RATIO * n_free:
-                raise Fail(f"class_visualization: with l2_reg={VIS_L2} the image's norm is {n_reg:.3g}, with l2_reg=0 it "
-                           f"is {n_free:.3g}; the objective must subtract l2_reg * ||I||^2 (same seed, 40 steps)")
-        with ck.part("reproducible with the seed", 0.5):
-            rec = out.get(1) if isinstance(out.get(1), dict) else {"img": Bad("missing", "no result")}
-            again = _image(rec.get("img"), size, "the same call again")
-            if 0 not in imgs or np.max(np.abs(again - imgs[0])) > 1e-5:
-                raise Fail("class_visualization: two calls with the same seed gave different images; draw the start "
-                           "and the jitter from torch.Generator().manual_seed(seed)")
-    finally:
-        import torch
-
-        torch.set_num_threads(threads)
+def _vis_ctx(seed, call):
+    _, size, steps, lr, l2, jitter, _ = VIS_CALLS[call]
+    return f"class {vis_class(seed, call)}, size {size}, steps={steps}, lr={lr}, l2_reg={l2}, jitter={jitter}"
 
 
 def _image(rec, size, ctx):
-    rec = unwrap(rec, "class_visualization")
+    fn = "class_visualization"
+    rec = unwrap(rec, f"`{fn}`")
     if not isinstance(rec, dict):
-        raise Fail(f"class_visualization: no image ({ctx})")
+        raise Fail(f"`{fn}`: no image ({ctx})")
     want = (1, 3, *size)
-    if tuple(rec.get("shape", ())) != want:
-        raise Fail(f"class_visualization: returned shape {tuple(rec.get('shape', ()))}, expected {want} ({ctx})")
-    if "value" not in rec:
-        raise Fail(f"class_visualization: returned a tensor of dtype {rec.get('dtype')}; return a float image ({ctx})")
-    v = np.asarray(rec["value"], dtype=np.float64)
+    shape = rec.get("shape")
+    if not isinstance(shape, (list, tuple)) or tuple(shape) != want:
+        shown = tuple(shape) if isinstance(shape, (list, tuple)) else "?"
+        raise Fail(f"`{fn}`: returned shape {shown}, expected {want} ({ctx})")
+    v = rec.get("value")
+    if not isinstance(v, np.ndarray) or v.shape != want or v.dtype.kind not in "fiu":
+        raise Fail(f"`{fn}`: returned a tensor of dtype {rec.get('dtype')}; return a float image ({ctx})")
+    v = v.astype(np.float64)
     if not np.all(np.isfinite(v)):
-        raise Fail(f"class_visualization: the image contains NaN or inf ({ctx})")
+        raise Fail(f"`{fn}`: the image contains NaN or inf ({ctx})")
     if v.min() < -1e-6 or v.max() > 1 + 1e-6:
-        raise Fail(f"class_visualization: pixel values in [{v.min():.3g}, {v.max():.3g}]; clamp the image to [0, 1] "
+        raise Fail(f"`{fn}`: pixel values in [{v.min():.3g}, {v.max():.3g}]; clamp the image to [0, 1] "
                    f"after every step ({ctx})")
     return v
+
+
+@one_thread
+def judge_visualization(out, seed, ck):
+    out = out if isinstance(out, dict) else {}
+    fn = "class_visualization"
+    model = toy_net()
+    imgs, why = {}, {}
+    for call, (_, size, steps, lr, l2, jitter, s) in enumerate(VIS_CALLS):
+        if call == 1 or call == 2:
+            continue
+        k = vis_class(seed, call)
+        ctx = _vis_ctx(seed, call) + (", the model in train mode" if call == 3 else "")
+        where = f"`{fn}` ({ctx})"
+        rec = out.get(call) if isinstance(out.get(call), dict) else {"img": Bad("missing", "no result")}
+        img, failed = attempt(where, _image, rec.get("img"), size, ctx)
+        if failed:
+            why[call] = failed
+            with ck.part(f"{fn}: image", 5.0):
+                raise Fail(failed)
+            continue
+        with ck.part(f"{fn}: image", 1.0):
+            imgs[call] = img
+        with part(ck, f"{fn}: raises the class", 3.0, where):
+            z = _logits(model, img)
+            z0 = _logits(model, start_image(size, s))
+            others = np.delete(z, k)
+            if z[k] - z0[k] < VIS_RISE:
+                raise Fail(f"`{fn}`: the logit of class {k} went from {z0[k]:.3g} on the starting noise "
+                           f"to {z[k]:.3g}; it must rise (gradient ASCENT on the logit: I + lr * g / ||g||) ({ctx})")
+            if z[k] - others.max() < VIS_MARGIN:
+                top = int(np.argmax(z))
+                raise Fail(f"`{fn}`: class {k}'s logit {z[k]:.3g} does not beat the others by "
+                           f"{VIS_MARGIN} (class {top}: {z[top]:.3g}); maximise the logit of class_idx itself ({ctx})")
+        with part(ck, f"{fn}: model left as it was", 1.0, where):
+            check_state(rec.get("before"), rec.get("after"), fn, ctx)
+            if rec["img"].get("requires_grad") is not False:
+                raise Fail(f"`{fn}`: the image carries an autograd graph; return it .detach()ed ({ctx})")
+    size = VIS_CALLS[0][1]
+    where = f"`{fn}` ({_vis_ctx(seed, 2)}, against the same call with l2_reg={VIS_L2})"
+    with part(ck, f"{fn}: L2 regularization", 1.5, where):
+        if 0 not in imgs:
+            raise Fail(f"`{fn}`: the L2 term could not be checked: {why.get(0, 'no image')}")
+        rec = out.get(2) if isinstance(out.get(2), dict) else {"img": Bad("missing", "no result")}
+        free = _image(rec.get("img"), size, _vis_ctx(seed, 2))
+        n_reg, n_free = float(np.linalg.norm(imgs[0])), float(np.linalg.norm(free))
+        if not n_reg <= VIS_L2_RATIO * n_free:
+            raise Fail(f"`{fn}`: with l2_reg={VIS_L2} the image's norm is {n_reg:.3g}, with l2_reg=0 it "
+                       f"is {n_free:.3g} ({_vis_ctx(seed, 0)}); the objective must subtract l2_reg * ||I||^2")
+    where = f"`{fn}` (the same call twice: {_vis_ctx(seed, 0)}, the same seed argument)"
+    with part(ck, f"{fn}: reproducible with the seed", 0.5, where):
+        rec = out.get(1) if isinstance(out.get(1), dict) else {"img": Bad("missing", "no result")}
+        again = _image(rec.get("img"), size, _vis_ctx(seed, 1))
+        if 0 not in imgs or np.max(np.abs(again - imgs[0])) > 1e-5:
+            raise Fail(f"`{fn}`: two calls with the same seed argument gave different images ({_vis_ctx(seed, 0)}); "
+                       "draw the start and the jitter from torch.Generator().manual_seed(seed)")
 
 
 # --------------------------------------------------------------------------
 # hw5.fgsm
 
-# (n images, size, eps, targeted, model mode)
-FGSM_CASES = [
-    (6, (32, 32), 0.03, False, "eval"),
-    (5, (24, 40), 0.1, False, "eval"),
-    (6, (32, 32), 0.05, True, "eval"),
-    (3, (28, 20), 0.2, True, "train"),
-]
-FGSM_EPS = 0.05
-FGSM_N = 160
+FGSM_N = 160                 # held-out images of the accuracy drop (the curve uses the first CURVE_N)
 FGSM_MAX_ACCURACY = 0.5      # from 1.0 clean; the reference gets about 0.2, random signs about 1.0
-CURVE_EPS = [0.0, 0.02, 0.05, 0.1]
-CURVE_N = 60
 MATCH_FRACTION = 0.999       # entries compared where |gradient| is not ~0
 SIGN_FLOOR = 1e-7            # relative to the largest |gradient| of the image
+HELD_OUT_KEY = 73
 
 
-def _fgsm_inputs(seed, case):
-    n, size, eps, targeted, mode = FGSM_CASES[case]
-    x, labels, _ = object_images([seed, 71, case], n, size)
-    # saturated pixels: a row of 0 and a row of 1, so that a missing clamp shows
-    x[:, :, 0, :] = 0.0
-    x[:, :, -1, :] = 1.0
-    y = labels[:, 0]
-    if targeted:
-        y = (y + 1 + np.random.default_rng([seed, 72, case]).integers(0, K_CLASSES - 1, n)) % K_CLASSES
-    return x, y.astype(np.int64), eps, targeted, mode
-
-
-def _drop_inputs(seed, n=FGSM_N):
-    x, labels, _ = object_images([seed, 73], n, 32)
+def held_out_images(seed, n=FGSM_N) -> tuple[np.ndarray, np.ndarray]:
+    """The images of the accuracy drop and the curve, and their labels (judge side only):
+    drawn from a seed derived from the course secret, so a child cannot rebuild them."""
+    x, labels, _ = object_images([held_out_seed("hw5.fgsm", seed), HELD_OUT_KEY], n, 32)
     return x, labels[:, 0].astype(np.int64)
 
 
-def _call_fgsm(ns, x, y, eps, targeted, mode):
-    import torch
-
-    model = toy_net()
-    if mode == "train":
-        model.train()
-    before = model_state(model)
-    xt, yt = torch.from_numpy(x.copy()), torch.from_numpy(y.copy())
-    v = ns.call("fgsm", model, xt, yt, eps, targeted=targeted)
-    after = model_state(model)
-    rec = _tensor_rec(v, "x_adv")
-    changed = not torch.equal(xt, torch.from_numpy(x)) or xt.grad is not None or xt.requires_grad or not torch.equal(
-        yt, torch.from_numpy(y))
-    return {"x_adv": rec, "before": before, "after": after, "x_changed": changed}
-
-
-def probe_fgsm(ns, seed):
-    import torch
-
-    out = {}
-    for case in range(len(FGSM_CASES)):
-        try:
-            out[case] = _call_fgsm(ns, *_fgsm_inputs(seed, case))
-        except Exception as e:  # noqa: BLE001
-            out[case] = {"x_adv": Bad("error", f"{type(e).__name__} while using fgsm's result: {str(e)[:150]}")}
-    try:
-        x, y = _drop_inputs(seed)
-        out["drop"] = _call_fgsm(ns, x, y, FGSM_EPS, False, "eval")["x_adv"]
-    except Exception as e:  # noqa: BLE001
-        out["drop"] = Bad("error", f"{type(e).__name__} while using fgsm's result: {str(e)[:150]}")
-    try:
-        x, y = _drop_inputs(seed, CURVE_N)
-        accs = ns.call("accuracy_vs_epsilon", toy_net(), torch.from_numpy(x), torch.from_numpy(y), list(CURVE_EPS))
-        if isinstance(accs, Bad):
-            out["curve"] = accs
-        else:
-            try:
-                out["curve"] = [float(a) for a in accs]
-            except Exception as e:  # noqa: BLE001
-                out["curve"] = Bad("missing", f"returned {type(accs).__name__}, not a list of numbers ({str(e)[:80]})")
-    except Exception as e:  # noqa: BLE001
-        out["curve"] = Bad("error", f"{type(e).__name__} while calling accuracy_vs_epsilon: {str(e)[:150]}")
-    return out
+def give_fgsm(seed) -> dict:
+    """What the judge sends to the probe: the held-out images, never their labels (~2 MB)."""
+    x, _ = held_out_images(seed)
+    return {"x": x}
 
 
 def ref_fgsm_grad(model, x, y):
@@ -263,6 +187,14 @@ def ref_fgsm(model, x, y, eps, targeted):
     return np.clip(x + step, 0.0, 1.0), g
 
 
+def accuracy(model, x, y) -> float:
+    """The grader's model's accuracy on images ``x`` against labels ``y`` (judge side)."""
+    import torch
+
+    with torch.no_grad():
+        return float(np.mean(model(torch.as_tensor(np.asarray(x), dtype=torch.float32)).argmax(1).numpy() == y))
+
+
 def _fgsm_hint(got, x, g, eps, targeted):
     sign = -1.0 if targeted else 1.0
     tries = [
@@ -282,94 +214,99 @@ def _fgsm_hint(got, x, g, eps, targeted):
     return ""
 
 
-def judge_fgsm(out, seed, ck):
-    import torch
-
-    out = out if isinstance(out, dict) else {}
-    threads = _set_threads()
-    try:
-        model = toy_net()
-        n = len(FGSM_CASES)
-        for case in range(n):
-            x, y, eps, targeted, mode = _fgsm_inputs(seed, case)
-            ctx = (f"{'targeted' if targeted else 'untargeted'}, eps={eps}, x {tuple(x.shape)}, {mode} mode"
-                   + ("" if not targeted else ", y = the target classes"))
-            rec = out.get(case) if isinstance(out.get(case), dict) else {"x_adv": Bad("missing", "no result")}
-            want, g = ref_fgsm(model, x, y, eps, targeted)
-            try:
-                got = _adv_array(rec.get("x_adv"), x.shape, ctx)
-                scale = np.abs(g).reshape(len(x), -1).max(axis=1).reshape(-1, 1, 1, 1)
-                sure = np.abs(g) > SIGN_FLOOR * scale  # where the sign of the gradient is not in doubt
-                match = np.abs(got - want) <= 1e-5
-                frac = float(np.mean(match[sure])) if sure.any() else 1.0
-                if frac < MATCH_FRACTION or not np.all(np.abs(got - want)[~sure] <= eps + 1e-5):
-                    raise Fail(f"fgsm: {1 - frac:.1%} of the pixels differ from the grader's FGSM ({ctx})"
-                               f"{_fgsm_hint(got, x, g, eps, targeted)}")
-                failed = None
-            except Fail as e:
-                failed = str(e)
-            if failed:  # the state earns nothing while x_adv is wrong: one message, both weights
-                with ck.part("values", 6.0 / n):
-                    raise Fail(failed)
-                continue
-            with ck.part("values", 5.0 / n):
-                pass
-            with ck.part("model and input left as they were", 1.0 / n):
-                check_state(rec.get("before"), rec.get("after"), "fgsm", ctx)
-                if rec.get("x_changed") is not False:
-                    raise Fail(f"fgsm changed its input x or y (values, requires_grad or .grad); work on "
-                               f"x.detach().clone().requires_grad_(True) ({ctx})")
-                if rec["x_adv"].get("requires_grad"):
-                    raise Fail(f"fgsm: x_adv carries an autograd graph; return it .detach()ed ({ctx})")
-        x, y = _drop_inputs(seed)
-        with ck.part("accuracy falls", 2.5):
-            got = _adv_array(out.get("drop"), x.shape, f"{FGSM_N} images of the grader, eps={FGSM_EPS}")
-            if np.any(np.abs(got - x) > FGSM_EPS + 1e-5) or got.min() < -1e-6 or got.max() > 1 + 1e-6:
-                raise Fail(f"fgsm: the adversarial images leave the eps-ball or [0, 1] (eps={FGSM_EPS})")
-            with torch.no_grad():
-                acc = float(np.mean(model(torch.as_tensor(got, dtype=torch.float32)).argmax(1).numpy() == y))
-                clean = float(np.mean(model(torch.as_tensor(x)).argmax(1).numpy() == y))
-            if acc > FGSM_MAX_ACCURACY:
-                raise Fail(f"fgsm: the grader's model keeps {acc:.0%} accuracy on your adversarial images (clean: "
-                           f"{clean:.0%}; eps={FGSM_EPS}, {FGSM_N} images); FGSM should bring it to {FGSM_MAX_ACCURACY:.0%} or "
-                           f"less: step along the sign of the gradient of the loss at the TRUE label")
-        with ck.part("accuracy_vs_epsilon", 1.0):
-            curve = unwrap(out.get("curve", Bad("missing", "no result")), "accuracy_vs_epsilon")
-            if not isinstance(curve, list) or len(curve) != len(CURVE_EPS):
-                raise Fail(f"accuracy_vs_epsilon: expected a list of {len(CURVE_EPS)} accuracies (one per epsilon), got "
-                           f"{type(curve).__name__} of length {len(curve) if isinstance(curve, list) else '?'}")
-            xc, yc = _drop_inputs(seed, CURVE_N)
-            want = []
-            for eps in CURVE_EPS:
-                adv, _ = ref_fgsm(model, xc, yc, eps, False)
-                with torch.no_grad():
-                    want.append(float(np.mean(model(torch.as_tensor(adv, dtype=torch.float32)).argmax(1).numpy() == yc)))
-            if any(abs(a - b) > 1.5 / CURVE_N for a, b in zip(curve, want)):
-                hint = " (percentages? return fractions in [0, 1])" if max(curve) > 1.5 else ""
-                raise Fail(f"accuracy_vs_epsilon: got {[round(a, 3) for a in curve]} at eps {CURVE_EPS}, the grader gets "
-                           f"{[round(a, 3) for a in want]} ({CURVE_N} images){hint}")
-    finally:
-        torch.set_num_threads(threads)
-
-
 def _adv_array(rec, shape, ctx):
-    rec = unwrap(rec, "fgsm")
+    fn = "fgsm"
+    rec = unwrap(rec, f"`{fn}`")
     if not isinstance(rec, dict):
-        raise Fail(f"fgsm: no result ({ctx})")
-    if tuple(rec.get("shape", ())) != tuple(shape):
-        raise Fail(f"fgsm: returned shape {tuple(rec.get('shape', ()))}, expected {tuple(shape)} ({ctx})")
-    if "value" not in rec:
-        raise Fail(f"fgsm: returned a tensor of dtype {rec.get('dtype')}; return float images ({ctx})")
-    v = np.asarray(rec["value"], dtype=np.float64)
+        raise Fail(f"`{fn}`: no result ({ctx})")
+    got_shape = rec.get("shape")
+    if not isinstance(got_shape, (list, tuple)) or tuple(got_shape) != tuple(shape):
+        shown = tuple(got_shape) if isinstance(got_shape, (list, tuple)) else "?"
+        raise Fail(f"`{fn}`: returned shape {shown}, expected {tuple(shape)} ({ctx})")
+    v = rec.get("value")
+    if not isinstance(v, np.ndarray) or v.shape != tuple(shape) or v.dtype.kind not in "fiu":
+        raise Fail(f"`{fn}`: returned a tensor of dtype {rec.get('dtype')}; return float images ({ctx})")
+    v = v.astype(np.float64)
     if not np.all(np.isfinite(v)):
-        raise Fail(f"fgsm: x_adv contains NaN or inf ({ctx})")
+        raise Fail(f"`{fn}`: x_adv contains NaN or inf ({ctx})")
     return v
 
 
-ITEMS = [
-    Item("hw5.class_visualization", 7, ("class_visualization",), probe_visualization, judge_visualization,
-         title="Class model visualization by gradient ascent (003 P7)", timeout=40),
-    Item("hw5.fgsm", 10, ("fgsm", "accuracy_vs_epsilon"), probe_fgsm, judge_fgsm,
-         title="FGSM, untargeted and targeted, and the accuracy-vs-epsilon curve (003 P7)", timeout=40),
-]
+def _fgsm_ctx(case, x):
+    _, _, eps, targeted, mode = FGSM_CASES[case]
+    return (f"{'targeted' if targeted else 'untargeted'}, eps={eps}, x {tuple(x.shape)}, {mode} mode"
+            + (", y = the target classes" if targeted else ""))
 
+
+@one_thread
+def judge_fgsm(out, seed, ck):
+    out = out if isinstance(out, dict) else {}
+    fn = "fgsm"
+    model = toy_net()
+    n = len(FGSM_CASES)
+    for case in range(n):
+        x, y, eps, targeted, mode = fgsm_inputs(seed, case)
+        ctx = _fgsm_ctx(case, x)
+        where = f"`{fn}` ({ctx})"
+        rec = out.get(case) if isinstance(out.get(case), dict) else {"x_adv": Bad("missing", "no result")}
+        want, g = ref_fgsm(model, x, y, eps, targeted)
+
+        def values(rec=rec, x=x, want=want, g=g, eps=eps, targeted=targeted, ctx=ctx):
+            got = _adv_array(rec.get("x_adv"), x.shape, ctx)
+            scale = np.abs(g).reshape(len(x), -1).max(axis=1).reshape(-1, 1, 1, 1)
+            sure = np.abs(g) > SIGN_FLOOR * scale  # where the sign of the gradient is not in doubt
+            match = np.abs(got - want) <= 1e-5
+            frac = float(np.mean(match[sure])) if sure.any() else 1.0
+            if frac < MATCH_FRACTION or not np.all(np.abs(got - want)[~sure] <= eps + 1e-5):
+                raise Fail(f"`{fn}`: {1 - frac:.1%} of the pixels differ from FGSM's ({ctx})"
+                           f"{_fgsm_hint(got, x, g, eps, targeted)}")
+
+        _, failed = attempt(where, values)
+        if failed:  # the state earns nothing while x_adv is wrong: one message, both weights
+            with ck.part(f"{fn}: values", 6.0 / n):
+                raise Fail(failed)
+            continue
+        with ck.part(f"{fn}: values", 5.0 / n):
+            pass
+        with part(ck, f"{fn}: model and input left as they were", 1.0 / n, where):
+            check_state(rec.get("before"), rec.get("after"), fn, ctx)
+            if not input_untouched(rec.get("x_after"), x) or not input_untouched(rec.get("y_after"), y):
+                raise Fail(f"`{fn}` changed its input x or y (values, requires_grad or .grad); work on "
+                           f"x.detach().clone().requires_grad_(True) ({ctx})")
+            if rec["x_adv"].get("requires_grad") is not False:
+                raise Fail(f"`{fn}`: x_adv carries an autograd graph; return it .detach()ed ({ctx})")
+    x, y = held_out_images(seed)
+    ctx = f"untargeted, eps={FGSM_EPS}, {FGSM_N} held-out images of 32x32, y = the model's predictions"
+    with part(ck, f"{fn}: accuracy falls", 2.5, f"`{fn}` ({ctx})"):
+        got = _adv_array(out.get("drop", Bad("missing", "no result")), x.shape, ctx)
+        if np.any(np.abs(got - x) > FGSM_EPS + 1e-5) or got.min() < -1e-6 or got.max() > 1 + 1e-6:
+            raise Fail(f"`{fn}`: the adversarial images leave the eps-ball or [0, 1] ({ctx})")
+        acc, clean = accuracy(model, got, y), accuracy(model, x, y)
+        if acc > FGSM_MAX_ACCURACY:
+            raise Fail(f"`{fn}`: the grader's model keeps {acc:.0%} accuracy on your adversarial images (clean: "
+                       f"{clean:.0%}; {ctx}); FGSM should bring it to {FGSM_MAX_ACCURACY:.0%} or less: step along the "
+                       f"sign of the gradient of the loss at the TRUE label")
+    fn = "accuracy_vs_epsilon"
+    ctx = f"eps {CURVE_EPS}, {CURVE_N} held-out images of 32x32, y = the model's predictions"
+    with part(ck, f"{fn}: the curve", 1.0, f"`{fn}` ({ctx})"):
+        curve = unwrap(out.get("curve", Bad("missing", "no result")), f"`{fn}`")
+        if (not isinstance(curve, list) or len(curve) != len(CURVE_EPS)
+                or not all(isinstance(a, (int, float)) and not isinstance(a, bool) for a in curve)):
+            raise Fail(f"`{fn}`: expected a list of {len(CURVE_EPS)} accuracies (one per epsilon), got "
+                       f"{type(curve).__name__} of length {len(curve) if isinstance(curve, list) else '?'} ({ctx})")
+        xc = x[:CURVE_N]
+        yc = model_predictions(model, xc)  # what the probe gave accuracy_vs_epsilon
+        want = [accuracy(model, ref_fgsm(model, xc, yc, eps, False)[0], yc) for eps in CURVE_EPS]
+        if not all(abs(a - b) <= 1.5 / CURVE_N for a, b in zip(curve, want)):
+            hint = " (percentages? return fractions in [0, 1])" if max(curve) > 1.5 else ""
+            raise Fail(f"`{fn}`: got {[round(a, 3) for a in curve]} at eps {CURVE_EPS}, FGSM gives "
+                       f"{[round(a, 3) for a in want]} ({CURVE_N} held-out images){hint}")
+
+
+ITEMS = [
+    Item("hw5.class_visualization", 7, ("class_visualization",), probe_side.probe_visualization, judge_visualization,
+         title="Class model visualization by gradient ascent (003 P7)", timeout=40),
+    Item("hw5.fgsm", 10, ("fgsm", "accuracy_vs_epsilon"), probe_side.probe_fgsm, judge_fgsm,
+         title="FGSM, untargeted and targeted, and the accuracy-vs-epsilon curve (003 P7)", timeout=40,
+         give=give_fgsm),
+]

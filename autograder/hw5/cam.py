@@ -39,6 +39,11 @@ The fixed models are built deterministically (no training): ``toy_net()`` is a s
 GAP CNN whose first layer holds colour detectors, so on ``object_images`` (tinted squares
 at known places on a noisy grey background, 4 classes: red, green, blue, yellow) it is
 right on every image and its maps peak on the objects. ``adversarial.py`` uses it too.
+
+Split: the probe half (the fixed models, the image generator, the input builders, what
+is recorded after each call) is ``autograder/probes/hw5/cam.py``; this module is the
+judge half (references, checks, points) and imports the builders from there, so both
+sides build the same inputs.
 """
 from __future__ import annotations
 
@@ -48,140 +53,22 @@ import math
 import numpy as np
 
 from ..core import Bad, Fail, Item, rel_error, unwrap
+from ..probes.hw5 import cam as probe_side
+from ..probes.hw5.cam import (CAM_CASES, GC_CASES, GC_OBJECT_LAYERS, K_CLASSES, SHAP_C, SHAP_CALLS, cam_inputs,
+                              cam_object_features, cam_object_images, gc_inputs, gc_object_images, object_images,
+                              shap_image, shap_net, toy_net)
+from .common import attempt, one_thread, part
 
-K_CLASSES = 4
-# Zero-mean colour tints (a grey pixel has no colour: every detector ignores it).
-TINTS = np.array([[1.0, -0.5, -0.5], [-0.5, 1.0, -0.5], [-0.5, -0.5, 1.0], [0.5, 0.5, -1.0]])
+__all__ = ["K_CLASSES", "object_images", "toy_net", "shap_net", "shap_image"]
+
 TINT_NAMES = ("red", "green", "blue", "yellow")
-MODEL_SEED = 8  # chosen so that the random part of the weights leaves the model right on every image
 TOL = 1e-4
-
-
-# --------------------------------------------------------------------------
-# The grader's fixed model and its images (shared with adversarial.py).
-
-
-def _toy_class():
-    import torch.nn as nn
-
-    class ToyNet(nn.Module):
-        """conv3x3(3->6)-ReLU-conv3x3(6->6)-ReLU-maxpool2-conv3x3(6->8)-ReLU-GAP-Linear(8->4)."""
-
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(3, 6, 3, padding=1)
-            self.relu1 = nn.ReLU()
-            self.conv2 = nn.Conv2d(6, 6, 3, padding=1)
-            self.relu2 = nn.ReLU()
-            self.pool = nn.MaxPool2d(2)
-            self.conv3 = nn.Conv2d(6, 8, 3, padding=1)
-            self.relu3 = nn.ReLU()
-            self.gap = nn.AdaptiveAvgPool2d(1)
-            self.fc = nn.Linear(8, K_CLASSES)
-
-        def features(self, x):
-            x = self.pool(self.relu2(self.conv2(self.relu1(self.conv1(x)))))
-            return self.relu3(self.conv3(x))
-
-        def forward(self, x):
-            return self.fc(self.gap(self.features(x)).flatten(1))
-
-    return ToyNet
-
-
-def toy_net():
-    """The fixed colour-square classifier, in eval mode, float32, built bit for bit the
-    same in every process (its random part comes from a seeded torch.Generator)."""
-    import torch
-
-    g = torch.Generator().manual_seed(1000003 * 7 + MODEL_SEED)
-
-    def r(*shape, sc=1.0):
-        return torch.randn(*shape, generator=g) * sc
-
-    m = _toy_class()()
-    with torch.no_grad():
-        v = torch.tensor(TINTS, dtype=torch.float32)
-        v = v / v.norm(dim=1, keepdim=True)
-        w1 = r(6, 3, 3, 3, sc=0.1)
-        w1 = w1 - w1.mean(dim=(1, 2, 3), keepdim=True)
-        b1 = r(6, sc=0.02)
-        for k in range(K_CLASSES):
-            w1[k] = v[k][:, None, None] / 9 * 4 + r(3, 3, 3, sc=0.01)
-            b1[k] = -0.05
-        w2, b2 = r(6, 6, 3, 3, sc=0.04), r(6, sc=0.02)
-        w3, b3 = r(8, 6, 3, 3, sc=0.04), r(8, sc=0.02)
-        for k in range(K_CLASSES):
-            w2[k, k] += 2.0 / 9
-            w3[k, k] += 2.0 / 9
-        wf = r(K_CLASSES, 8, sc=0.1)
-        for k in range(K_CLASSES):
-            wf[k, :K_CLASSES] -= 1.0
-            wf[k, k] += 5.0
-        for p, val in ((m.conv1.weight, w1), (m.conv1.bias, b1), (m.conv2.weight, w2), (m.conv2.bias, b2),
-                       (m.conv3.weight, w3), (m.conv3.bias, b3), (m.fc.weight, wf), (m.fc.bias, r(K_CLASSES, sc=0.02))):
-            p.copy_(val)
-    return m.eval()
-
-
-def object_images(seed, n: int, size=32, two: bool = False, side=(5, 9), tint: float = 0.25):
-    """``n`` float32 images (n, 3, H, W) in [0, 1]: a noisy grey background and one tinted
-    square (``two``: two squares of different classes, apart), its class the label.
-    Returns (images, labels (n, 1 or 2) int64, boxes [[(row0, col0, side), ...], ...])."""
-    h, w = (size, size) if isinstance(size, int) else size
-    rng = np.random.default_rng(seed)
-    x = np.empty((n, 3, h, w), np.float32)
-    labels, boxes = [], []
-    for i in range(n):
-        base = rng.uniform(0.25, 0.75)
-        img = base + rng.normal(0, 0.04, (1, h, w)) + rng.normal(0, 0.02, (3, h, w))
-        objs = rng.choice(K_CLASSES, 2 if two else 1, replace=False)
-        bx: list[tuple[int, int, int]] = []
-        for j, k in enumerate(objs):
-            s = int(rng.integers(side[0], side[1] + 1))
-            while True:
-                r0, c0 = int(rng.integers(0, h - s + 1)), int(rng.integers(0, w - s + 1))
-                if j == 0 or not (abs(r0 - bx[0][0]) < s + 3 and abs(c0 - bx[0][1]) < s + 3):
-                    break
-            img[:, r0:r0 + s, c0:c0 + s] += tint * TINTS[k][:, None, None] * rng.uniform(0.8, 1.2)
-            bx.append((r0, c0, s))
-        x[i] = np.clip(img, 0, 1)
-        labels.append(objs)
-        boxes.append(bx)
-    return x, np.asarray(labels, dtype=np.int64), boxes
 
 
 def peak_on_box(m: np.ndarray, box, margin: int = 1) -> bool:
     r, c = np.unravel_index(int(np.argmax(m)), m.shape)
     r0, c0, s = box
     return r0 - margin <= r < r0 + s + margin and c0 - margin <= c < c0 + s + margin
-
-
-def _set_threads():
-    """Run the judge's torch on one thread, like the child: the same bits as the probe, and
-    far faster than several threads on tensors this small."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    return n
-
-
-def one_thread(judge):
-    """Decorator: the judge runs with torch on one thread, restored afterwards."""
-    import functools
-
-    @functools.wraps(judge)
-    def wrapped(out, seed, ck):
-        import torch
-
-        n = _set_threads()
-        try:
-            return judge(out, seed, ck)
-        finally:
-            torch.set_num_threads(n)
-
-    return wrapped
 
 
 # --------------------------------------------------------------------------
@@ -293,408 +180,7 @@ def map_from_weights(a, phi, size):
     return _max_normalise(m).numpy()
 
 
-# --------------------------------------------------------------------------
-# Probing helpers (child side).
-
-
-def _tensor_rec(v, what: str):
-    import torch
-
-    if isinstance(v, Bad):
-        return v
-    if isinstance(v, tuple) and what != "tuple":
-        return Bad("missing", f"returned a tuple of {len(v)}; return one tensor")
-    if not torch.is_tensor(v):
-        return Bad("missing", f"returned a {type(v).__name__}; return a torch tensor")
-    rec = {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", ""),
-           "requires_grad": bool(v.requires_grad)}
-    if v.is_floating_point() and v.numel() <= 4_000_000:
-        rec["value"] = v.detach().to("cpu", torch.float64).numpy()
-    return rec
-
-
-def model_state(model) -> dict:
-    """What a map function must leave as it was: mode, requires_grad, values, no grads, no hooks."""
-    import torch
-    import torch.nn.modules.module as mm
-
-    hooks = 0
-    for mod in model.modules():
-        for attr in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks"):
-            hooks += len(getattr(mod, attr, {}) or {})
-    glob = 0
-    for attr in ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
-                 "_global_backward_pre_hooks"):
-        glob += len(getattr(mm, attr, {}) or {})
-    params = list(model.parameters())
-    return {
-        "modes": [bool(m.training) for m in model.modules()],
-        "requires_grad": [bool(p.requires_grad) for p in params],
-        "grads": sum(1 for p in params if p.grad is not None and bool(torch.any(p.grad != 0))),
-        "grads_set": sum(1 for p in params if p.grad is not None),
-        "hooks": hooks,
-        "global_hooks": glob,
-        "values": float(sum(float(p.detach().double().sum()) + float(p.detach().double().abs().sum()) for p in params)),
-    }
-
-
-def check_state(before, after, what: str, ctx: str) -> None:
-    """Raise Fail when the model's state changed in a way the student must avoid."""
-    if not isinstance(before, dict) or not isinstance(after, dict):
-        raise Fail(f"{what}: the model's state could not be read after the call ({ctx})")
-    if after.get("hooks") != before.get("hooks") or after.get("global_hooks") != before.get("global_hooks"):
-        left = after.get("hooks", 0) - before.get("hooks", 0) + after.get("global_hooks", 0) - before.get("global_hooks", 0)
-        raise Fail(f"{what}: {left} hook(s) left on the model after the call; keep the handle of register_forward_hook(...) and "
-                   f"call handle.remove() (in a finally: block) ({ctx})")
-    if after.get("modes") != before.get("modes"):
-        was = "train" if before.get("modes", [False])[0] else "eval"
-        raise Fail(f"{what}: the model was in {was} mode and is not any more; do not call model.train()/model.eval() "
-                   f"(or restore the mode before returning) ({ctx})")
-    if after.get("requires_grad") != before.get("requires_grad"):
-        raise Fail(f"{what}: the parameters' requires_grad changed; leave them as they were "
-                   f"(use torch.autograd.grad with respect to the activations or the image) ({ctx})")
-    was, now = float(before.get("values", 0.0)), float(after.get("values", 0.0))
-    if abs(now - was) > 1e-9 * max(1.0, abs(was)):
-        raise Fail(f"{what}: the model's parameters changed during the call ({ctx})")
-    if after.get("grads_set", 0) > before.get("grads_set", 0):
-        raise Fail(f"{what}: the model's parameters got a .grad; take the gradient with torch.autograd.grad(output, tensor) "
-                   f"instead of .backward(), or call model.zero_grad(set_to_none=True) before returning ({ctx})")
-
-
-def _index_list(k, n):
-    return [int(v) for v in np.broadcast_to(np.asarray(k), (n,))]
-
-
-def _shape_fail(rec, want_shape, what, ctx):
-    rec = unwrap(rec, what)
-    if not isinstance(rec, dict):
-        raise Fail(f"{what}: no result ({ctx})")
-    if tuple(rec.get("shape", ())) != tuple(want_shape):
-        raise Fail(f"{what}: returned shape {tuple(rec.get('shape', ()))}, expected {tuple(want_shape)} ({ctx})")
-    if not rec.get("dtype", "").startswith("float") or "value" not in rec:
-        raise Fail(f"{what}: returned a tensor of dtype {rec.get('dtype')}; return a float tensor ({ctx})")
-    v = np.asarray(rec["value"], dtype=np.float64)
-    if not np.all(np.isfinite(v)):
-        raise Fail(f"{what}: the map contains NaN or inf ({ctx}); guard the division of an all-equal map")
-    return v
-
-
-# --------------------------------------------------------------------------
-# hw5.cam
-
-# (feature shape, K, class_idx (None: per-image list from the seed), size, normalize)
-CAM_CASES = [
-    ((6, 5, 5), 4, 2, None, True),
-    ((3, 8, 4, 6), 5, None, (16, 24), True),
-    ((2, 6, 7, 7), 3, 1, (28, 28), True),
-    ((2, 8, 4, 4), 4, None, (12, 12), False),
-    ((5, 3, 4), 3, 0, None, False),
-    ((1, 7, 6, 3), 6, None, (13, 7), True),
-]
-CAM_OBJECTS = 6  # two-object images of size 32 for the peak test
-
-
-def _cam_inputs(seed, case):
-    shape, k, idx, size, normalize = CAM_CASES[case]
-    rng = np.random.default_rng([seed, 51, case])
-    a = np.maximum(rng.normal(0.2, 1.0, shape), 0).astype(np.float32)
-    w = rng.normal(0, 1.0, (k, shape[-3])).astype(np.float32)
-    if idx is None:
-        idx = rng.integers(0, k, shape[0]).tolist()
-    return a, w, idx, size, normalize
-
-
-def _cam_object_inputs(seed):
-    import torch
-
-    x, labels, boxes = object_images([seed, 52], CAM_OBJECTS, 32, two=True)
-    model = toy_net()
-    with torch.no_grad():
-        feats = model.features(torch.from_numpy(x)).numpy()
-    return x, labels, boxes, feats, model.fc.weight.detach().numpy().copy()
-
-
-def _call_cam(ns, a, w, idx, size, normalize):
-    import torch
-
-    at, wt = torch.from_numpy(a.copy()), torch.from_numpy(w.copy())
-    args = (at, wt, torch.tensor(idx) if isinstance(idx, list) else idx)
-    kw = {"normalize": normalize}
-    if size is not None:
-        kw["size"] = size
-    v = ns.call("class_activation_map", *args, **kw)
-    rec = _tensor_rec(v, "map")
-    if isinstance(rec, dict):
-        rec["changed"] = not (torch.equal(at, torch.from_numpy(a)) and torch.equal(wt, torch.from_numpy(w)))
-    return rec
-
-
-def probe_cam(ns, seed):
-    out = {}
-    for case in range(len(CAM_CASES)):
-        try:
-            out[case] = _call_cam(ns, *_cam_inputs(seed, case))
-        except Exception as e:  # noqa: BLE001
-            out[case] = Bad("error", f"{type(e).__name__} while using class_activation_map's result: {str(e)[:150]}")
-    try:
-        x, labels, boxes, feats, w = _cam_object_inputs(seed)
-        out["objects"] = [_call_cam(ns, feats, w, labels[:, j].tolist(), (32, 32), True) for j in range(2)]
-    except Exception as e:  # noqa: BLE001
-        out["objects"] = Bad("error", f"{type(e).__name__} while computing the maps of the object images: {str(e)[:150]}")
-    return out
-
-
-def _cam_ctx(case):
-    shape, k, idx, size, normalize = CAM_CASES[case]
-    s = f"features {shape}, K={k}, class_idx {'an int' if idx is not None else 'a tensor of N'}"
-    s += f", size={size}" if size else ", no size"
-    return s + f", normalize={normalize}"
-
-
-def _cam_hint(got, a, w, idx, size, normalize):
-    tries = []
-    if normalize:
-        tries += [("apply no ReLU before normalising (CAM keeps negative evidence)", dict(relu=True)),
-                  ("subtract the minimum before dividing by the range: (M - min) / (max - min)", dict(minmax=False)),
-                  ("upsample first, then normalise", dict(order="norm-up"))]
-    single = a.ndim == 3
-    tries.append(("sum every channel weighted by fc_weight[class_idx] (not an unweighted sum)", None))
-    for msg, kw in tries:
-        if kw is None:
-            alt = ref_cam(a, np.ones_like(w), idx, size, normalize)
-        else:
-            alt = ref_cam(a, w, idx, size, normalize, **kw)
-        if alt.shape == got.shape and rel_error(got, alt) < 1e-4:
-            return "; " + msg
-    if single is False and normalize and got.shape == ref_cam(a, w, idx, size, normalize).shape:
-        m = ref_cam(a, w, idx, size, False)
-        alt = (m - m.min()) / max(m.max() - m.min(), 1e-30)
-        if rel_error(got, alt) < 1e-4:
-            return "; normalise each map on its own, not over the whole batch"
-    return ""
-
-
-@one_thread
-def judge_cam(out, seed, ck):
-    out = out if isinstance(out, dict) else {}
-    n = len(CAM_CASES)
-    for case in range(n):
-        a, w, idx, size, normalize = _cam_inputs(seed, case)
-        want = ref_cam(a, w, idx, size, normalize)
-        ctx = _cam_ctx(case)
-        try:
-            got = _shape_fail(out.get(case, Bad("missing", "no result")), want.shape, "class_activation_map", ctx)
-            err = rel_error(got, want)
-            if err > TOL:
-                raise Fail(f"class_activation_map: wrong values, max relative error {err:.1e} ({ctx})"
-                           f"{_cam_hint(got, a, w, idx, size, normalize)}")
-            failed = None
-        except Fail as e:
-            failed = str(e)
-        if failed:  # leaving the inputs alone earns nothing while the values are wrong
-            with ck.part("values", 4.5 / n):
-                raise Fail(failed)
-            continue
-        with ck.part("values", 4.0 / n):
-            pass
-        with ck.part("inputs unchanged", 0.5 / n):
-            if out[case].get("changed") is not False:
-                raise Fail(f"class_activation_map changed its inputs in place; compute on new tensors ({ctx})")
-    x, labels, boxes, feats, fcw = _cam_object_inputs(seed)
-    objs = out.get("objects")
-    with ck.part("peak on the object", 1.5):
-        if isinstance(objs, Bad) or not isinstance(objs, list) or len(objs) != 2:
-            raise Fail(unwrap(objs, "class_activation_map on the object images") if isinstance(objs, Bad)
-                       else "class_activation_map on the object images: no result")
-        for j in range(2):
-            want = ref_cam(feats, fcw, labels[:, j].tolist(), (32, 32), True)
-            got = _shape_fail(objs[j], want.shape, "class_activation_map", "the grader's colour-square model, 32x32 images")
-            for i in range(len(x)):
-                if not peak_on_box(got[i], boxes[i][j]):
-                    r, c = np.unravel_index(int(np.argmax(got[i])), got[i].shape)
-                    r0, c0, s = boxes[i][j]
-                    raise Fail(f"class_activation_map: on an image with a {TINT_NAMES[labels[i, j]]} square at rows "
-                               f"{r0}-{r0 + s - 1}, columns {c0}-{c0 + s - 1} (and a {TINT_NAMES[labels[i, 1 - j]]} one "
-                               f"elsewhere), the map of class {labels[i, j]} peaks at ({r}, {c}), not on its square")
-            err = rel_error(got, want)
-            if err > TOL:
-                raise Fail(f"class_activation_map: the maps of the grader's model differ from the grader's, max relative "
-                           f"error {err:.1e} (features (6, 8, 16, 16) upsampled to 32x32)")
-
-
-# --------------------------------------------------------------------------
-# hw5.grad_cam
-
-# (layer name, input size (H, W), N, class_idx (None: per-image from the seed), model mode, frozen layers)
-GC_CASES = [
-    ("conv3", (32, 32), 3, None, "eval", ()),
-    ("conv2", (32, 32), 3, None, "eval", ()),
-    ("conv1", (20, 28), 2, 1, "eval", ("conv1",)),
-    ("relu3", (24, 40), 2, None, "train", ()),
-    ("conv2", (36, 20), 1, 3, "train", ("conv1", "conv2")),
-]
-GC_OBJECT_LAYERS = ("conv3", "conv2")
-GC_OBJECTS = 5
-
-
-def _gc_inputs(seed, case):
-    name, size, n, idx, mode, frozen = GC_CASES[case]
-    rng = np.random.default_rng([seed, 53, case])
-    x, labels, _ = object_images([seed, 53, case], n, size)
-    if idx is None:
-        idx = rng.integers(0, K_CLASSES, n).tolist()
-    return name, x, idx, mode, frozen
-
-
-def _gc_object_inputs(seed):
-    x, labels, boxes = object_images([seed, 54], GC_OBJECTS, 32, two=True)
-    return x, labels, boxes
-
-
-def _call_map_fn(ns, fn_name, name, x, idx, mode="eval", frozen=(), extra=()):
-    import torch
-
-    model = toy_net()
-    if mode == "train":
-        model.train()
-    for n_, p in model.named_parameters():
-        if n_.split(".")[0] in frozen:
-            p.requires_grad_(False)
-    before = model_state(model)
-    xt = torch.from_numpy(x.copy())
-    layer = dict(model.named_modules())[name]
-    v = ns.call(fn_name, model, layer, xt, torch.tensor(idx) if isinstance(idx, list) else idx, *extra)
-    after = model_state(model)
-    return v, before, after, (not torch.equal(xt, torch.from_numpy(x)) or xt.grad is not None or xt.requires_grad)
-
-
-def probe_grad_cam(ns, seed):
-    out = {}
-    for case in range(len(GC_CASES)):
-        try:
-            name, x, idx, mode, frozen = _gc_inputs(seed, case)
-            v, before, after, x_changed = _call_map_fn(ns, "grad_cam", name, x, idx, mode, frozen)
-            out[case] = {"map": _tensor_rec(v, "map"), "before": before, "after": after, "x_changed": x_changed}
-        except Exception as e:  # noqa: BLE001
-            out[case] = {"map": Bad("error", f"{type(e).__name__} while using grad_cam's result: {str(e)[:150]}")}
-    try:
-        x, labels, boxes = _gc_object_inputs(seed)
-        out["objects"] = {f"{name}:{j}": _tensor_rec(_call_map_fn(ns, "grad_cam", name, x, labels[:, j].tolist())[0], "map")
-                          for name in GC_OBJECT_LAYERS for j in range(2)}
-    except Exception as e:  # noqa: BLE001
-        out["objects"] = Bad("error", f"{type(e).__name__} while computing Grad-CAM on the object images: {str(e)[:150]}")
-    return out
-
-
-def _gc_hint(got, model, name, x, idx):
-    for variant, msg in (("prob", "take the gradient of the logit (the model's output before softmax), not of the probability"),
-                         ("norelu", "apply a ReLU to the weighted sum before upsampling"),
-                         ("elementwise", "weight each channel by the spatial MEAN of its gradient (alpha_c), not the gradient "
-                                         "pixel by pixel")):
-        alt = ref_grad_cam(model, name, x, idx, variant)
-        if alt.shape == got.shape and rel_error(got, alt) < 1e-3:
-            return "; " + msg
-    for other in ("conv3", "relu3", "conv2", "relu2", "conv1", "relu1"):
-        if other != name:
-            alt = ref_grad_cam(model, other, x, idx)
-            if alt.shape == got.shape and rel_error(got, alt) < 1e-4:
-                return f"; it is the Grad-CAM of another layer ({other}): hook the `layer` you are given"
-    return ""
-
-
-def judge_grad_cam(out, seed, ck):
-    out = out if isinstance(out, dict) else {}
-    threads = _set_threads()
-    try:
-        model = toy_net()
-        n = len(GC_CASES)
-        for case in range(n):
-            name, x, idx, mode, frozen = _gc_inputs(seed, case)
-            ctx = f"layer {name} of the grader's model, x {tuple(x.shape)}, {mode} mode"
-            rec = out.get(case) if isinstance(out.get(case), dict) else {"map": Bad("missing", "no result")}
-            want = ref_grad_cam(model, name, x, idx)
-            try:
-                got = _shape_fail(rec.get("map"), want.shape, "grad_cam", ctx)
-                err = rel_error(got, want)
-                if err > TOL:
-                    raise Fail(f"grad_cam: wrong values, max relative error {err:.1e} ({ctx}){_gc_hint(got, model, name, x, idx)}")
-                if got.min() < -1e-6 or got.max() > 1 + 1e-6:
-                    raise Fail(f"grad_cam: values outside [0, 1] ({ctx})")
-                failed = None
-            except Fail as e:
-                failed = str(e)
-            if failed:  # the state earns nothing while the maps are wrong: one message, both weights
-                with ck.part("values", 6.0 / n):
-                    raise Fail(failed)
-                continue
-            with ck.part("values", 5.0 / n):
-                pass
-            with ck.part("model and input left as they were", 1.0 / n):
-                check_state(rec.get("before"), rec.get("after"), "grad_cam", ctx)
-                if rec.get("x_changed") is not False:
-                    raise Fail(f"grad_cam changed the input x (its values, requires_grad or .grad); work on "
-                               f"x.detach().clone() or leave x alone ({ctx})")
-                if isinstance(rec.get("map"), dict) and rec["map"].get("requires_grad"):
-                    raise Fail(f"grad_cam: the returned map carries an autograd graph; return map.detach() ({ctx})")
-        x, labels, boxes = _gc_object_inputs(seed)
-        objs = out.get("objects")
-        with ck.part("peak on the object", 2.0):
-            if not isinstance(objs, dict):
-                raise Fail(unwrap(objs, "grad_cam on the object images") if isinstance(objs, Bad)
-                           else "grad_cam on the object images: no result")
-            for name in GC_OBJECT_LAYERS:
-                for j in range(2):
-                    got = _shape_fail(objs.get(f"{name}:{j}", Bad("missing", "no result")), (len(x), 32, 32), "grad_cam",
-                                      f"layer {name}, the object images")
-                    for i in range(len(x)):
-                        if not peak_on_box(got[i], boxes[i][j]):
-                            r, c = np.unravel_index(int(np.argmax(got[i])), got[i].shape)
-                            r0, c0, s = boxes[i][j]
-                            raise Fail(f"grad_cam at layer {name}: on an image with a {TINT_NAMES[labels[i, j]]} square at "
-                                       f"rows {r0}-{r0 + s - 1}, columns {c0}-{c0 + s - 1} (and a "
-                                       f"{TINT_NAMES[labels[i, 1 - j]]} one elsewhere), the map of class {labels[i, j]} "
-                                       f"peaks at ({r}, {c}), not on its square")
-                    want = ref_grad_cam(model, name, x, labels[:, j])
-                    if rel_error(got, want) > TOL:
-                        raise Fail(f"grad_cam at layer {name}: the maps of the object images differ from the grader's "
-                                   f"(max relative error {rel_error(got, want):.1e})")
-    finally:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
-# --------------------------------------------------------------------------
-# hw5.shapley_cam
-
-SHAP_C = 5
-# (image size, class, n_permutations, seed) per call; calls 0 and 1 repeat the same seed.
-SHAP_CALLS = [((16, 16), 0, 16, 3), ((16, 16), 0, 16, 3), ((16, 16), 0, 400, 11), ((12, 20), 2, 400, 5)]
 HOEFFDING_DELTA = 1e-7
-
-
-def shap_net(seed):
-    """A random small CNN whose first conv has 5 channels; the ReLUs and the second
-    conv after it make the channels interact (Shapley values != leave-one-out)."""
-    import torch
-    import torch.nn as nn
-
-    g = torch.Generator().manual_seed(int(np.random.default_rng([seed, 55]).integers(2**31)))
-    m = nn.Sequential(nn.Conv2d(3, SHAP_C, 3, padding=1), nn.ReLU(), nn.Conv2d(SHAP_C, 6, 3, padding=1), nn.ReLU(),
-                      nn.MaxPool2d(2), nn.Conv2d(6, 6, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                      nn.Linear(6, 3))
-    with torch.no_grad():
-        for p in m.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * (0.6 if p.dim() > 1 else 0.3))
-    return m.eval()
-
-
-def _shap_image(seed, call):
-    import torch
-
-    size = SHAP_CALLS[call][0]
-    g = torch.Generator().manual_seed(int(np.random.default_rng([seed, 56, size[0], size[1]]).integers(2**31)))
-    return torch.rand(1, 3, *size, generator=g).numpy()
 
 
 def exact_shapley(model, layer: str, x, k):
@@ -732,94 +218,338 @@ def exact_shapley(model, layer: str, x, k):
     return phi, hi - lo, v[(1,) * n], v[(0,) * n]
 
 
-def probe_shapley(ns, seed):
-    import torch
+# --------------------------------------------------------------------------
+# Checks of what the child recorded (any plain data: every failure names the function).
 
-    out = {}
-    for call, (size, k, n_perm, s) in enumerate(SHAP_CALLS):
-        try:
-            model = shap_net(seed)
-            x = _shap_image(seed, call)
-            before = model_state(model)
-            r = ns.call("shapley_cam", model, model[0], torch.from_numpy(x.copy()), k, n_perm, s)
-            after = model_state(model)
-            if isinstance(r, Bad):
-                out[call] = {"result": r}
-                continue
-            if not isinstance(r, (tuple, list)) or len(r) != 2:
-                out[call] = {"result": Bad("missing", f"returned a {type(r).__name__}; return a pair (cam, phi)")}
-                continue
-            out[call] = {"result": "ok", "cam": _tensor_rec(r[0], "map"), "phi": _tensor_rec(r[1], "phi"),
-                         "before": before, "after": after}
-        except Exception as e:  # noqa: BLE001
-            out[call] = {"result": Bad("error", f"{type(e).__name__} while using shapley_cam's result: {str(e)[:150]}")}
-    return out
+
+def _count(d: dict, key: str) -> int:
+    v = d.get(key, 0)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise Fail("the model's state could not be read after the call")
+    return v
+
+
+def check_state(before, after, what: str, ctx: str) -> None:
+    """Raise Fail when the model's state changed in a way the student must avoid."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        raise Fail(f"`{what}`: the model's state could not be read after the call ({ctx})")
+    try:
+        hooks = [_count(d, k) for d in (before, after) for k in ("hooks", "global_hooks")]
+        grads_before, grads_after = _count(before, "grads_set"), _count(after, "grads_set")
+    except Fail:
+        raise Fail(f"`{what}`: the model's state could not be read after the call ({ctx})") from None
+    if hooks[2] != hooks[0] or hooks[3] != hooks[1]:
+        left = hooks[2] - hooks[0] + hooks[3] - hooks[1]
+        raise Fail(f"`{what}`: {left} hook(s) left on the model after the call; keep the handle of "
+                   f"register_forward_hook(...) and call handle.remove() (in a finally: block) ({ctx})")
+    if after.get("modes") != before.get("modes"):
+        modes = before.get("modes")
+        was = "train" if isinstance(modes, list) and modes and modes[0] is True else "eval"
+        raise Fail(f"`{what}`: the model was in {was} mode and is not any more; do not call model.train()/model.eval() "
+                   f"(or restore the mode before returning) ({ctx})")
+    if after.get("requires_grad") != before.get("requires_grad"):
+        raise Fail(f"`{what}`: the parameters' requires_grad changed; leave them as they were "
+                   f"(use torch.autograd.grad with respect to the activations or the image) ({ctx})")
+    was, now = before.get("values"), after.get("values")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (was, now)):
+        raise Fail(f"`{what}`: the model's state could not be read after the call ({ctx})")
+    if not abs(float(now) - float(was)) <= 1e-9 * max(1.0, abs(float(was))):
+        raise Fail(f"`{what}`: the model's parameters changed during the call ({ctx})")
+    if grads_after > grads_before:
+        raise Fail(f"`{what}`: the model's parameters got a .grad; take the gradient with torch.autograd.grad(output, "
+                   f"tensor) instead of .backward(), or call model.zero_grad(set_to_none=True) before returning ({ctx})")
+
+
+def input_untouched(rec, x: np.ndarray) -> bool:
+    """Whether an input tensor, as the probe recorded it after the call, is as it was given."""
+    if not isinstance(rec, dict) or rec.get("requires_grad") is not False or rec.get("grad") is not False:
+        return False
+    v = rec.get("value")
+    return (isinstance(v, np.ndarray) and v.shape == x.shape and v.dtype == x.dtype
+            and bool(np.array_equal(v, x)))
+
+
+def map_array(rec, want_shape, what, ctx, name="map"):
+    """The values of a returned map (or ``name``), after its type, shape, dtype and finiteness are checked."""
+    rec = unwrap(rec, f"`{what}`")
+    if not isinstance(rec, dict):
+        raise Fail(f"`{what}`: no result ({ctx})")
+    shape = rec.get("shape")
+    if not isinstance(shape, (list, tuple)) or tuple(shape) != tuple(want_shape):
+        shown = tuple(shape) if isinstance(shape, (list, tuple)) else "?"
+        raise Fail(f"`{what}`: returned shape {shown}, expected {tuple(want_shape)} ({ctx})")
+    dtype = rec.get("dtype")
+    v = rec.get("value")
+    if not isinstance(dtype, str) or not dtype.startswith("float") or not isinstance(v, np.ndarray):
+        raise Fail(f"`{what}`: returned a tensor of dtype {dtype}; return a float tensor ({ctx})")
+    if v.shape != tuple(want_shape) or v.dtype.kind not in "fiu":
+        raise Fail(f"`{what}`: the returned values could not be read ({ctx})")
+    v = v.astype(np.float64)
+    if not np.all(np.isfinite(v)):
+        hint = "; guard the division of an all-equal map" if name == "map" else ""
+        raise Fail(f"`{what}`: the {name} contains NaN or inf ({ctx}){hint}")
+    return v
+
+
+def _no_graph(rec, what, ctx, name="map"):
+    if isinstance(rec, dict) and rec.get("requires_grad") is not False:
+        raise Fail(f"`{what}`: the returned {name} carries an autograd graph; return {name}.detach() ({ctx})")
+
+
+# --------------------------------------------------------------------------
+# hw5.cam
+
+def _cam_ctx(case):
+    shape, k, idx, size, normalize = CAM_CASES[case]
+    s = f"features {shape}, K={k}, class_idx {'an int' if idx is not None else 'a tensor of N'}"
+    s += f", size={size}" if size else ", no size"
+    return s + f", normalize={normalize}"
+
+
+def _cam_hint(got, a, w, idx, size, normalize):
+    tries = []
+    if normalize:
+        tries += [("apply no ReLU before normalising (CAM keeps negative evidence)", dict(relu=True)),
+                  ("subtract the minimum before dividing by the range: (M - min) / (max - min)", dict(minmax=False)),
+                  ("upsample first, then normalise", dict(order="norm-up"))]
+    single = a.ndim == 3
+    tries.append(("sum every channel weighted by fc_weight[class_idx] (not an unweighted sum)", None))
+    for msg, kw in tries:
+        if kw is None:
+            alt = ref_cam(a, np.ones_like(w), idx, size, normalize)
+        else:
+            alt = ref_cam(a, w, idx, size, normalize, **kw)
+        if alt.shape == got.shape and rel_error(got, alt) < 1e-4:
+            return "; " + msg
+    if single is False and normalize and got.shape == ref_cam(a, w, idx, size, normalize).shape:
+        m = ref_cam(a, w, idx, size, False)
+        alt = (m - m.min()) / max(m.max() - m.min(), 1e-30)
+        if rel_error(got, alt) < 1e-4:
+            return "; normalise each map on its own, not over the whole batch"
+    return ""
+
+
+@one_thread
+def judge_cam(out, seed, ck):
+    out = out if isinstance(out, dict) else {}
+    n = len(CAM_CASES)
+    fn = "class_activation_map"
+    for case in range(n):
+        a, w, idx, size, normalize = cam_inputs(seed, case)
+        want = ref_cam(a, w, idx, size, normalize)
+        ctx = _cam_ctx(case)
+        where = f"`{fn}` ({ctx})"
+        rec = out.get(case, Bad("missing", "no result"))
+
+        def values(rec=rec, want=want, ctx=ctx, a=a, w=w, idx=idx, size=size, normalize=normalize):
+            got = map_array(rec, want.shape, fn, ctx)
+            err = rel_error(got, want)
+            if err > TOL:
+                raise Fail(f"`{fn}`: wrong values, max relative error {err:.1e} ({ctx})"
+                           f"{_cam_hint(got, a, w, idx, size, normalize)}")
+
+        _, failed = attempt(where, values)
+        if failed:  # leaving the inputs alone earns nothing while the values are wrong
+            with ck.part(f"{fn}: values", 4.5 / n):
+                raise Fail(failed)
+            continue
+        with ck.part(f"{fn}: values", 4.0 / n):
+            pass
+        with part(ck, f"{fn}: inputs unchanged", 0.5 / n, where):
+            after = rec.get("inputs_after")
+            if not (isinstance(after, (list, tuple)) and len(after) == 2
+                    and input_untouched({"value": after[0], "requires_grad": False, "grad": False}, a)
+                    and input_untouched({"value": after[1], "requires_grad": False, "grad": False}, w)):
+                raise Fail(f"`{fn}` changed its inputs in place; compute on new tensors ({ctx})")
+    x, labels, boxes = cam_object_images(seed)
+    feats, fcw = cam_object_features(x)
+    objs = out.get("objects")
+    ctx = "the grader's colour-square model, features (6, 8, 16, 16) of 32x32 images upsampled to 32x32"
+    with part(ck, f"{fn}: peak on the object", 1.5, f"`{fn}` ({ctx})"):
+        if not isinstance(objs, list) or len(objs) != 2:
+            if isinstance(objs, Bad):
+                raise Fail(objs.describe(f"`{fn}` on the object images"))
+            raise Fail(f"`{fn}` on the object images: no result")
+        for j in range(2):
+            want = ref_cam(feats, fcw, labels[:, j].tolist(), (32, 32), True)
+            got = map_array(objs[j], want.shape, fn, ctx)
+            for i in range(len(x)):
+                if not peak_on_box(got[i], boxes[i][j]):
+                    r, c = np.unravel_index(int(np.argmax(got[i])), got[i].shape)
+                    r0, c0, s = boxes[i][j]
+                    raise Fail(f"`{fn}`: on an image with a {TINT_NAMES[labels[i, j]]} square at rows "
+                               f"{r0}-{r0 + s - 1}, columns {c0}-{c0 + s - 1} (and a {TINT_NAMES[labels[i, 1 - j]]} one "
+                               f"elsewhere), the map of class {labels[i, j]} peaks at ({r}, {c}), not on its square")
+            err = rel_error(got, want)
+            if err > TOL:
+                raise Fail(f"`{fn}`: the maps of the object images are wrong, max relative error {err:.1e} ({ctx})")
+
+
+# --------------------------------------------------------------------------
+# hw5.grad_cam
+
+
+def _gc_ctx(case, x):
+    name, _, _, idx, mode, frozen = GC_CASES[case]
+    s = f"layer {name} of the grader's model, x {tuple(x.shape)}, {mode} mode"
+    s += ", class_idx an int" if idx is not None else ", class_idx a tensor of N"
+    if frozen:
+        s += f", {' and '.join(frozen)} frozen"
+    return s
+
+
+def _gc_hint(got, model, name, x, idx):
+    for variant, msg in (("prob", "take the gradient of the logit (the model's output before softmax), not of the probability"),
+                         ("norelu", "apply a ReLU to the weighted sum before upsampling"),
+                         ("elementwise", "weight each channel by the spatial MEAN of its gradient (alpha_c), not the gradient "
+                                         "pixel by pixel")):
+        alt = ref_grad_cam(model, name, x, idx, variant)
+        if alt.shape == got.shape and rel_error(got, alt) < 1e-3:
+            return "; " + msg
+    for other in ("conv3", "relu3", "conv2", "relu2", "conv1", "relu1"):
+        if other != name:
+            alt = ref_grad_cam(model, other, x, idx)
+            if alt.shape == got.shape and rel_error(got, alt) < 1e-4:
+                return f"; it is the Grad-CAM of another layer ({other}): hook the `layer` you are given"
+    return ""
+
+
+@one_thread
+def judge_grad_cam(out, seed, ck):
+    out = out if isinstance(out, dict) else {}
+    fn = "grad_cam"
+    model = toy_net()
+    n = len(GC_CASES)
+    for case in range(n):
+        name, x, idx, mode, frozen = gc_inputs(seed, case)
+        ctx = _gc_ctx(case, x)
+        where = f"`{fn}` ({ctx})"
+        rec = out.get(case) if isinstance(out.get(case), dict) else {"map": Bad("missing", "no result")}
+        want = ref_grad_cam(model, name, x, idx)
+
+        def values(rec=rec, want=want, ctx=ctx, name=name, x=x, idx=idx):
+            got = map_array(rec.get("map"), want.shape, fn, ctx)
+            err = rel_error(got, want)
+            if err > TOL:
+                raise Fail(f"`{fn}`: wrong values, max relative error {err:.1e} ({ctx}){_gc_hint(got, model, name, x, idx)}")
+            if got.min() < -1e-6 or got.max() > 1 + 1e-6:
+                raise Fail(f"`{fn}`: values outside [0, 1] ({ctx})")
+
+        _, failed = attempt(where, values)
+        if failed:  # the state earns nothing while the maps are wrong: one message, both weights
+            with ck.part(f"{fn}: values", 6.0 / n):
+                raise Fail(failed)
+            continue
+        with ck.part(f"{fn}: values", 5.0 / n):
+            pass
+        with part(ck, f"{fn}: model and input left as they were", 1.0 / n, where):
+            check_state(rec.get("before"), rec.get("after"), fn, ctx)
+            if not input_untouched(rec.get("x_after"), x):
+                raise Fail(f"`{fn}` changed the input x (its values, requires_grad or .grad); work on "
+                           f"x.detach().clone() or leave x alone ({ctx})")
+            _no_graph(rec.get("map"), fn, ctx)
+    x, labels, boxes = gc_object_images(seed)
+    objs = out.get("objects")
+    where = [f"`{fn}` (the object images)"]
+    with part(ck, f"{fn}: peak on the object", 2.0, where):
+        if not isinstance(objs, dict):
+            if isinstance(objs, Bad):
+                raise Fail(objs.describe(f"`{fn}` on the object images"))
+            raise Fail(f"`{fn}` on the object images: no result")
+        for name in GC_OBJECT_LAYERS:
+            for j in range(2):
+                ctx = f"layer {name} of the grader's model, {len(x)} images of 32x32 with two coloured squares"
+                where[0] = f"`{fn}` ({ctx})"
+                got = map_array(objs.get(f"{name}:{j}", Bad("missing", "no result")), (len(x), 32, 32), fn, ctx)
+                for i in range(len(x)):
+                    if not peak_on_box(got[i], boxes[i][j]):
+                        r, c = np.unravel_index(int(np.argmax(got[i])), got[i].shape)
+                        r0, c0, s = boxes[i][j]
+                        raise Fail(f"`{fn}` at layer {name}: on an image with a {TINT_NAMES[labels[i, j]]} square at "
+                                   f"rows {r0}-{r0 + s - 1}, columns {c0}-{c0 + s - 1} (and a "
+                                   f"{TINT_NAMES[labels[i, 1 - j]]} one elsewhere), the map of class {labels[i, j]} "
+                                   f"peaks at ({r}, {c}), not on its square")
+                want = ref_grad_cam(model, name, x, labels[:, j])
+                if rel_error(got, want) > TOL:
+                    raise Fail(f"`{fn}`: the maps of the object images are wrong, max relative error "
+                               f"{rel_error(got, want):.1e} ({ctx})")
+
+
+# --------------------------------------------------------------------------
+# hw5.shapley_cam
+
+
+def _shap_ctx(call):
+    size, k, n_perm, _ = SHAP_CALLS[call]
+    return f"x (1, 3, {size[0]}, {size[1]}), class {k}, n_permutations={n_perm}"
+
+
+def _phi(rec, ctx):
+    if isinstance(rec.get("result"), Bad):
+        raise Fail(rec["result"].describe("`shapley_cam`"))
+    return map_array(rec.get("phi"), (SHAP_C,), "shapley_cam", f"phi, {ctx}", name="phi")
 
 
 @one_thread
 def judge_shapley(out, seed, ck):
     out = out if isinstance(out, dict) else {}
+    fn = "shapley_cam"
     model = shap_net(seed)
     phis = {}
-    for call, (size, k, n_perm, s) in enumerate(SHAP_CALLS):
-        ctx = f"x (1, 3, {size[0]}, {size[1]}), class {k}, n_permutations={n_perm}, seed={s}"
-        x = _shap_image(seed, call)
+    for call, (size, k, n_perm, _) in enumerate(SHAP_CALLS):
+        ctx = _shap_ctx(call)
+        where = f"`{fn}` ({ctx})"
+        x = shap_image(seed, call)
         rec = out.get(call) if isinstance(out.get(call), dict) else {"result": Bad("missing", "no result")}
         phi_ex, rng_, v_all, v_none = exact_shapley(model, "0", x, k)
         scale = max(1.0, float(np.max(np.abs(phi_ex))))
         w = 1.0 / len(SHAP_CALLS)
-        try:
-            if isinstance(rec.get("result"), Bad):
-                raise Fail(rec["result"].describe("shapley_cam"))
-            phi = _shape_fail(rec.get("phi"), (SHAP_C,), "shapley_cam's phi", ctx)
-            phis[call] = phi
-            failed = None
-        except Fail as e:
-            failed = str(e)
+        phi, failed = attempt(where, _phi, rec, ctx)
         if failed:
-            with ck.part("Shapley values", 5.0 * w):
+            with ck.part(f"{fn}: Shapley values", 5.0 * w):
                 raise Fail(failed)
             continue
-        with ck.part("efficiency", 1.0 * w):
+        phis[call] = phi
+        with part(ck, f"{fn}: efficiency", 1.0 * w, where):
             gap = v_all - v_none
             if abs(phi.sum() - gap) > 1e-4 * scale:
                 hint = ""
                 if abs(phi.sum() - n_perm * gap) < 1e-3 * scale * n_perm:
                     hint = "; it is n_permutations times too large: average the marginal contributions, do not sum them"
-                raise Fail(f"shapley_cam: sum(phi) = {phi.sum():.5g} but v(all channels) - v(no channel) = {gap:.5g}; "
+                raise Fail(f"`{fn}`: sum(phi) = {phi.sum():.5g} but v(all channels) - v(no channel) = {gap:.5g}; "
                            f"Shapley values from permutations always add up to it ({ctx}){hint}")
-        with ck.part("Shapley values", 2.5 * w):
+        with part(ck, f"{fn}: Shapley values", 2.5 * w, where):
             tol = rng_ * math.sqrt(math.log(2 / HOEFFDING_DELTA) / (2 * n_perm)) + 1e-5 * scale
             bad = np.flatnonzero(np.abs(phi - phi_ex) > tol)
             if len(bad):
                 c = int(bad[0])
-                raise Fail(f"shapley_cam: phi[{c}] = {phi[c]:.4g}, the exact Shapley value (all 2^{SHAP_C} subsets) is "
+                raise Fail(f"`{fn}`: phi[{c}] = {phi[c]:.4g}, the exact Shapley value (all 2^{SHAP_C} subsets) is "
                            f"{phi_ex[c]:.4g}; with {n_perm} permutations the estimate must lie within {tol[c]:.3g} of it "
                            f"({ctx}); average v(S + c) - v(S) over random orders, S = the channels before c")
-        with ck.part("map", 1.0 * w):
+        with part(ck, f"{fn}: map", 1.0 * w, where):
             a = layer_output(model, "0", x)
             want = map_from_weights(a, phi, size)
-            got = _shape_fail(rec.get("cam"), want.shape, "shapley_cam's map", ctx)
+            got = map_array(rec.get("cam"), want.shape, fn, f"the map, {ctx}")
             if rel_error(got, want) > TOL:
-                raise Fail(f"shapley_cam: the map is not ReLU(sum_c phi_c A_c) upsampled and divided by its maximum "
+                raise Fail(f"`{fn}`: the map is not ReLU(sum_c phi_c A_c) upsampled and divided by its maximum "
                            f"(max relative error {rel_error(got, want):.1e}, {ctx})")
-        with ck.part("model left as it was", 0.5 * w):
-            check_state(rec.get("before"), rec.get("after"), "shapley_cam", ctx)
-    with ck.part("reproducible with the seed", 0.5):
+        with part(ck, f"{fn}: model left as it was", 0.5 * w, where):
+            check_state(rec.get("before"), rec.get("after"), fn, ctx)
+    with part(ck, f"{fn}: reproducible with the seed", 0.5, f"`{fn}` (two calls with the same seed)"):
         if 0 not in phis or 1 not in phis:
             rec = out.get(0) if isinstance(out.get(0), dict) else {}
-            why = rec.get("result").describe("shapley_cam") if isinstance(rec.get("result"), Bad) else "no result"
-            raise Fail(f"shapley_cam: reproducibility could not be checked ({why})")
+            why = rec.get("result").describe(f"`{fn}`") if isinstance(rec.get("result"), Bad) else "no result"
+            raise Fail(f"`{fn}`: reproducibility could not be checked ({why})")
         if np.max(np.abs(phis[0] - phis[1])) > 1e-6 * max(1.0, float(np.max(np.abs(phis[0])))):
-            raise Fail("shapley_cam: two calls with the same seed gave different phi; draw the permutations from "
-                       "torch.Generator().manual_seed(seed) or np.random.default_rng(seed)")
+            raise Fail(f"`{fn}`: two calls with the same seed argument gave different phi ({_shap_ctx(0)}); draw the "
+                       "permutations from torch.Generator().manual_seed(seed) or np.random.default_rng(seed)")
 
 
 ITEMS = [
-    Item("hw5.cam", 6, ("class_activation_map",), probe_cam, judge_cam,
+    Item("hw5.cam", 6, ("class_activation_map",), probe_side.probe_cam, judge_cam,
          title="CAM: class activation maps of a GAP network", timeout=30),
-    Item("hw5.grad_cam", 8, ("grad_cam",), probe_grad_cam, judge_grad_cam,
+    Item("hw5.grad_cam", 8, ("grad_cam",), probe_side.probe_grad_cam, judge_grad_cam,
          title="Grad-CAM at any conv layer, with hooks", timeout=40),
-    Item("hw5.shapley_cam", 5, ("shapley_cam",), probe_shapley, judge_shapley,
+    Item("hw5.shapley_cam", 5, ("shapley_cam",), probe_side.probe_shapley, judge_shapley,
          title="Shapley-value CAM sampled over channels (003 T1)", timeout=40),
 ]

@@ -43,6 +43,12 @@ padding, channels), the feature-map size after every conv (so where the pools ar
 the parameter count of a reference built here, the output shape for 8 and 2 outputs,
 and its eval output with seeded weights (set by the grader, layer by layer) against the
 reference network computed here with the same weights.
+
+Split: the probe half (the faces, the grader's transform, the model builders' calls and
+what is recorded about the models) is ``autograder/probes/hw5/transfer.py``; this module
+holds the judges (the expected architectures, parameter counts and the reference light
+VGG) and imports the input builders from there. ``best_match`` (the face-matching
+measure) comes from HW2's judge module, as before.
 """
 from __future__ import annotations
 
@@ -51,92 +57,44 @@ import functools
 import numpy as np
 
 from ..core import Bad, Fail, Item, unwrap
-from ..hw2.digits import best_match, fail_all, transform_draws
+from ..hw2.digits import best_match
+from ..probes.hw5 import transfer as probe_side
+from ..probes.hw5.transfer import (AUG_COPIES, AUG_DRAWS, AUG_N_DRAWN, LIGHT_KWARGS, TRANSFER_INPUTS, TRANSFER_KWARGS,
+                                   aug_images, expand_inputs, layer_weights, leaf_layers, light_input)
+from .common import fail_all, part
 
 # --------------------------------------------------------------------------
 # hw5.augmentation
 
-AUG_DRAWS = 6
 AUG_MIN_MATCH = 0.70   # mean best match of the augmented face's centre in the original (or its mirror)
 AUG_MAX_UPSIDE = 0.15  # share of augmented faces that match the upside-down original better
-AUG_N_DRAWN = 4        # drawn faces at 64 x 64
-AUG_N_REAL = 2         # lfw faces at 48 x 48
-AUG_COPIES = 2
 
 
-def _aug_images(seed: int) -> list[np.ndarray]:
-    from data_scripts.faces import draw_face, lfw_faces
-
-    rng = np.random.default_rng([int(seed), 51])
-    drawn = [draw_face(int(rng.integers(0, 8)), rng, 64) for _ in range(AUG_N_DRAWN)]
-    real = lfw_faces(48)
-    pick = rng.choice(len(real), AUG_N_REAL, replace=False)
-    return drawn + [real[i] for i in pick]
+def _face(i: int, img: np.ndarray) -> str:
+    kind = "drawn face" if i < AUG_N_DRAWN else "real (lfw) face"
+    return f"a {img.shape[0]}x{img.shape[1]} {kind}"
 
 
-def _expand_inputs(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Small faces (7 of 40 x 40) and labels for augment_dataset."""
-    from data_scripts.faces import draw_face
-
-    rng = np.random.default_rng([int(seed), 52])
-    labels = rng.integers(0, 8, 7).astype(np.int64)
-    images = np.stack([draw_face(int(c), rng, 40) for c in labels])
-    return images, labels
-
-
-def grader_transform(img):
-    """The transform the probe passes to augment_dataset: the colour-inverted image."""
-    import torch
-
-    return torch.from_numpy((255 - np.asarray(img)).transpose(2, 0, 1).astype(np.float32) / 255.0)
-
-
-def _tensor_record(v) -> dict:
-    import torch
-
-    rec = {"type": type(v).__name__, "tensor": bool(torch.is_tensor(v))}
-    a = v.detach().cpu() if torch.is_tensor(v) else v
-    rec["dtype"] = str(getattr(v, "dtype", "")).replace("torch.", "")
-    try:
-        a = np.asarray(a)
-        rec["shape"] = list(a.shape)
-        if a.dtype.kind in "biuf" and a.size <= 10**6:
-            rec["array"] = a.astype(np.float32)
-    except Exception:  # noqa: BLE001
-        pass
-    return rec
-
-
-def probe_augmentation(ns, seed):
-    out = transform_draws(ns, "make_face_transforms", _aug_images(seed), AUG_DRAWS, _tensor_record)
-    x, y = _expand_inputs(seed)
-    r = ns.call("augment_dataset", x.copy(), y.copy(), grader_transform, AUG_COPIES)
-    if isinstance(r, Bad):
-        out["expand"] = r
-    elif isinstance(r, (tuple, list)) and len(r) == 2:
-        out["expand"] = [_tensor_record(r[0]), _tensor_record(r[1])]
-    else:
-        out["expand"] = Bad("missing", f"returned a {type(r).__name__}; return the pair (x, y)")
-    return out
-
-
-def _check_output(rec, what: str, shape: tuple) -> np.ndarray:
+def _check_output(rec, what: str, shape: tuple, ctx: str) -> np.ndarray:
     rec = unwrap(rec, what)
     if not isinstance(rec, dict):
-        raise Fail(f"{what}: no output")
-    if not rec.get("tensor"):
-        raise Fail(f"{what}: returned a {rec.get('type')}; return a torch tensor (e.g. end with "
+        raise Fail(f"{what}: no output ({ctx})")
+    if rec.get("tensor") is not True:
+        raise Fail(f"{what}: returned a {rec.get('type')} ({ctx}); return a torch tensor (e.g. end with "
                    f"v2.ToDtype(torch.float32, scale=True))")
     if rec.get("dtype") != "float32":
-        raise Fail(f"{what}: returned a tensor of dtype {rec.get('dtype')}; it must be float32")
-    if tuple(rec.get("shape") or ()) != shape:
-        raise Fail(f"{what}: returned shape {tuple(rec.get('shape') or ())} for a {shape[1]}x{shape[2]} face; "
-                   f"expected {shape}, channels first and the input's size (no fixed-size resize or crop)")
+        raise Fail(f"{what}: returned a tensor of dtype {rec.get('dtype')} ({ctx}); it must be float32")
+    got = rec.get("shape")
+    got = tuple(got) if isinstance(got, (list, tuple)) else "?"
+    if got != shape:
+        raise Fail(f"{what}: returned shape {got} for {ctx}; expected {shape}, channels first and the input's size "
+                   f"(no fixed-size resize or crop)")
     a = rec.get("array")
-    if not isinstance(a, np.ndarray) or a.shape != shape:
-        raise Fail(f"{what}: the output could not be read")
+    if not isinstance(a, np.ndarray) or a.shape != shape or a.dtype.kind not in "fiu":
+        raise Fail(f"{what}: the output could not be read ({ctx})")
+    a = a.astype(np.float32)
     if not np.all(np.isfinite(a)):
-        raise Fail(f"{what}: the output contains NaN or inf")
+        raise Fail(f"{what}: the output contains NaN or inf ({ctx})")
     return a
 
 
@@ -162,21 +120,28 @@ def face_stats(originals: list[np.ndarray], outputs: list[list[np.ndarray]]) -> 
 
 def judge_augmentation(out, seed, ck):
     out = out if isinstance(out, dict) else {}
-    images = _aug_images(seed)
+    images = aug_images(seed)
+    faces = f"{AUG_N_DRAWN} drawn faces of 64x64 and {len(images) - AUG_N_DRAWN} real faces of 48x48"
+    fn = "`make_face_transforms(False)`"
     ev = out.get(False, Bad("missing", "no result"))
-    if isinstance(ev, Bad) or not isinstance(ev, list):
-        fail_all(ck, [("eval transform", 1.0)], ev.describe("make_face_transforms(False)") if isinstance(ev, Bad)
-                 else "make_face_transforms(False): no result")
+    where = [f"{fn} ({faces})"]
+    if not isinstance(ev, list):
+        fail_all(ck, [("make_face_transforms(False): output", 1.0)],
+                 ev.describe(fn) if isinstance(ev, Bad) else f"{fn}: no result")
     else:
-        with ck.part("eval transform", 1.0):
-            for img, draws in zip(images, ev):
+        with part(ck, "make_face_transforms(False): output", 1.0, where):
+            if len(ev) != len(images):
+                raise Fail(f"{fn}: no result for some of the faces ({faces})")
+            for i, (img, draws) in enumerate(zip(images, ev)):
+                ctx = _face(i, img)
+                where[0] = f"{fn} (on {ctx})"
                 shape = (3, img.shape[0], img.shape[1])
                 want = img.transpose(2, 0, 1).astype(np.float32) / 255.0
-                a = _check_output(draws[0], "the eval transform", shape)
-                b = _check_output(draws[1], "the eval transform", shape)
+                a = _check_output(draws[0], fn, shape, ctx)
+                b = _check_output(draws[1], fn, shape, ctx)
                 if not np.array_equal(a, b):
-                    raise Fail("the eval transform is random: two calls on the same face differ; "
-                               "make_face_transforms(False) must only convert (no augmentation at test time)")
+                    raise Fail(f"{fn} is random: two calls on {ctx} differ; the eval transform must only convert "
+                               "(no augmentation at test time)")
                 err = float(np.max(np.abs(a - want)))
                 if err > 1e-4:
                     hint = ""
@@ -184,80 +149,100 @@ def judge_augmentation(out, seed, ck):
                         hint = " (values 0-255: divide by 255)"
                     elif a.min() < -1e-3:
                         hint = " (no Normalize: the task asks for pixel values in [0, 1])"
-                    raise Fail(f"the eval transform must return exactly img / 255 as a {shape} tensor; "
-                               f"max difference {err:.3g}{hint}")
+                    raise Fail(f"{fn} must return exactly img / 255 as a {shape} tensor; on {ctx} the max difference "
+                               f"is {err:.3g}{hint}")
 
-    parts_train = [("train transform output", 0.5), ("train transform is random", 0.5),
-                   ("train transform keeps the face", 1.5)]
+    fn = "`make_face_transforms(True)`"
+    names = ["make_face_transforms(True): output", "make_face_transforms(True): random",
+             "make_face_transforms(True): keeps the face"]
+    parts_train = list(zip(names, (0.5, 0.5, 1.5)))
     tr = out.get(True, Bad("missing", "no result"))
-    if isinstance(tr, Bad) or not isinstance(tr, list):
-        fail_all(ck, parts_train, tr.describe("make_face_transforms(True)") if isinstance(tr, Bad)
-                 else "make_face_transforms(True): no result")
+    where = [f"{fn} ({faces}, {AUG_DRAWS} calls each)"]
+    if not isinstance(tr, list):
+        fail_all(ck, parts_train, tr.describe(fn) if isinstance(tr, Bad) else f"{fn}: no result")
     else:
         arrays: list[list[np.ndarray]] = []
-        with ck.part("train transform output", 0.5):
-            for img, draws in zip(images, tr):
+        with part(ck, names[0], 0.5, where):
+            if len(tr) != len(images):
+                raise Fail(f"{fn}: no result for some of the faces ({faces})")
+            for i, (img, draws) in enumerate(zip(images, tr)):
+                ctx = _face(i, img)
+                where[0] = f"{fn} (on {ctx})"
                 shape = (3, img.shape[0], img.shape[1])
+                if not isinstance(draws, (list, tuple)) or len(draws) != AUG_DRAWS:
+                    raise Fail(f"{fn}: no result for some of the {AUG_DRAWS} calls on {ctx}")
                 row = []
                 for rec in draws:
-                    a = _check_output(rec, "the train transform", shape)
+                    a = _check_output(rec, fn, shape, ctx)
                     if a.min() < -1e-3 or a.max() > 1 + 1e-3:
-                        raise Fail(f"the train transform returned values in [{a.min():.3g}, {a.max():.3g}]; keep them "
+                        raise Fail(f"{fn} returned values in [{a.min():.3g}, {a.max():.3g}] on {ctx}; keep them "
                                    "in [0, 1] (clamp after brightness changes or noise; no Normalize)")
                     row.append(a)
                 arrays.append(row)
         if len(arrays) != len(images):
-            fail_all(ck, parts_train[1:], "the train transform's outputs could not be checked (see above)")
+            fail_all(ck, parts_train[1:], f"{fn}: its outputs could not be checked (see above)")
         else:
-            with ck.part("train transform is random", 0.5):
+            where = f"{fn} ({faces}, {AUG_DRAWS} calls each)"
+            with part(ck, names[1], 0.5, where):
                 varied = sum(1 for row in arrays if any(np.max(np.abs(row[0] - o)) > 1e-3 for o in row[1:]))
                 if varied < len(arrays) - 1:
-                    raise Fail(f"the train transform gave the same output on {AUG_DRAWS} calls for "
-                               f"{len(arrays) - varied} of {len(arrays)} faces; augmentation must be random "
-                               "(a new variation at every call)")
-            with ck.part("train transform keeps the face", 1.5):
+                    raise Fail(f"{fn} gave the same output on {AUG_DRAWS} calls for {len(arrays) - varied} of "
+                               f"{len(arrays)} faces ({faces}); augmentation must be random (a new variation at every "
+                               "call)")
+            with part(ck, names[2], 1.5, where):
                 match, upside = face_stats(images, arrays)
                 if upside > AUG_MAX_UPSIDE and match >= AUG_MIN_MATCH:
-                    raise Fail(f"{upside:.0%} of the augmented faces look more like the upside-down original than the "
-                               "original: no vertical flips and no large rotations (a horizontal flip is fine)")
+                    raise Fail(f"{fn}: {upside:.0%} of the augmented faces look more like the upside-down original "
+                               f"than the original ({faces}): no vertical flips and no large rotations (a horizontal "
+                               "flip is fine)")
                 if match < AUG_MIN_MATCH or upside > AUG_MAX_UPSIDE:
-                    raise Fail(f"the augmented faces are too far from the originals (mean match {match:.2f}, needs >= "
-                               f"{AUG_MIN_MATCH}); keep it mild: rotations up to ~15 degrees, shifts up to ~10 %, "
-                               "scale 0.9-1.1, brightness/contrast, horizontal flips; no large crops, erasing or "
-                               "upside-down faces")
+                    raise Fail(f"{fn}: the augmented faces are too far from the originals (mean match {match:.2f}, "
+                               f"needs >= {AUG_MIN_MATCH}; {faces}); keep it mild: rotations up to ~15 degrees, shifts "
+                               "up to ~10 %, scale 0.9-1.1, brightness/contrast, horizontal flips; no large crops, "
+                               "erasing or upside-down faces")
 
-    with ck.part("augment_dataset", 1.5):
-        x, y = _expand_inputs(seed)
-        r = unwrap(out.get("expand", Bad("missing", "no result")), "augment_dataset")
-        n, h, w = len(y), x.shape[1], x.shape[2]
-        total = n * (AUG_COPIES + 1)
-        ctx = f"augment_dataset on {n} faces of {h}x{w}, copies={AUG_COPIES}"
+    x, y = expand_inputs(seed)
+    n, h, w = len(y), x.shape[1], x.shape[2]
+    total = n * (AUG_COPIES + 1)
+    ctx = f"`augment_dataset` on {n} faces of {h}x{w}, copies={AUG_COPIES}, with a colour-inverting transform"
+    with part(ck, "augment_dataset: data set", 1.5, ctx):
+        r = unwrap(out.get("expand", Bad("missing", "no result")), "`augment_dataset`")
+        if not isinstance(r, (list, tuple)) or len(r) != 2:
+            raise Fail(f"{ctx}: returned something other than the pair (x, y)")
         xr, yr = r
-        if not isinstance(xr, dict) or not xr.get("tensor"):
+        xr = unwrap(xr, f"{ctx}: x")
+        yr = unwrap(yr, f"{ctx}: y")
+        if not isinstance(xr, dict) or xr.get("tensor") is not True:
             raise Fail(f"{ctx}: x is a {xr.get('type') if isinstance(xr, dict) else '?'}; return a float32 tensor")
-        if tuple(xr.get("shape") or ()) != (total, 3, h, w):
-            raise Fail(f"{ctx}: x has shape {tuple(xr.get('shape') or ())}, expected {(total, 3, h, w)}: "
-                       f"the {n} originals plus {AUG_COPIES} augmented copies of each")
+        xs = xr.get("shape")
+        xs = tuple(xs) if isinstance(xs, (list, tuple)) else "?"
+        if xs != (total, 3, h, w):
+            raise Fail(f"{ctx}: x has shape {xs}, expected {(total, 3, h, w)}: the {n} originals plus {AUG_COPIES} "
+                       "augmented copies of each")
         if xr.get("dtype") != "float32":
             raise Fail(f"{ctx}: x has dtype {xr.get('dtype')}, expected float32")
-        if not isinstance(yr, dict) or tuple(yr.get("shape") or ()) != (total,):
-            raise Fail(f"{ctx}: y has shape {tuple(yr.get('shape') or ()) if isinstance(yr, dict) else '?'}, "
-                       f"expected ({total},): one label per image of x")
+        ys = yr.get("shape") if isinstance(yr, dict) else None
+        ys = tuple(ys) if isinstance(ys, (list, tuple)) else "?"
+        if ys != (total,):
+            raise Fail(f"{ctx}: y has shape {ys}, expected ({total},): one label per image of x")
         ya = yr.get("array")
         want_y = np.tile(y, AUG_COPIES + 1)
-        if not isinstance(ya, np.ndarray) or not np.array_equal(ya.astype(np.int64), want_y):
+        if (not isinstance(ya, np.ndarray) or ya.shape != want_y.shape or ya.dtype.kind not in "fiu"
+                or not np.array_equal(ya.astype(np.int64), want_y)):
             raise Fail(f"{ctx}: the labels do not follow the images: y must be the labels of the originals, then the "
                        f"same labels again for every round of copies (an augmented face keeps its label)")
-        if not yr.get("tensor") or yr.get("dtype") != "int64":
+        if yr.get("tensor") is not True or yr.get("dtype") != "int64":
             raise Fail(f"{ctx}: y is a {yr.get('type')} of dtype {yr.get('dtype')}; return an int64 tensor "
                        "(torch.as_tensor(labels, dtype=torch.long))")
         xa = xr.get("array")
+        if not isinstance(xa, np.ndarray) or xa.shape != (total, 3, h, w) or xa.dtype.kind not in "fiu":
+            raise Fail(f"{ctx}: x could not be read")
         orig = x.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-        if float(np.max(np.abs(xa[:n] - orig))) > 1e-4:
+        if not float(np.max(np.abs(xa[:n] - orig))) <= 1e-4:
             raise Fail(f"{ctx}: the first {n} images must be the originals as img / 255 (channels first), in order")
         for k in range(1, AUG_COPIES + 1):
             block = xa[k * n:(k + 1) * n]
-            if float(np.max(np.abs(block - (1.0 - orig)))) > 1e-4:
+            if not float(np.max(np.abs(block - (1.0 - orig)))) <= 1e-4:
                 raise Fail(f"{ctx}: images {k * n}..{(k + 1) * n - 1} must be transform(images[i]) for i = 0..{n - 1} "
                            f"in order (round {k} of the copies); they are not what the given transform returns")
 
@@ -265,104 +250,7 @@ def judge_augmentation(out, seed, ck):
 # --------------------------------------------------------------------------
 # hw5.transfer_vgg
 
-TRANSFER_CASES = [({}, 8), ({"num_classes": 5, "pretrained": False}, 5)]
-TRANSFER_INPUTS = [(2, 3, 32, 32), (1, 3, 48, 40)]
-
-
-def _describe_layer(m) -> list:
-    import torch.nn as nn
-
-    if isinstance(m, nn.Conv2d):
-        if m.padding == "same":
-            pad = [(int(k) - 1) * int(d) // 2 for k, d in zip(m.kernel_size, m.dilation)]
-        elif m.padding == "valid":
-            pad = [0, 0]
-        else:
-            pad = [int(p) for p in m.padding]
-        return ["conv", int(m.in_channels), int(m.out_channels), [int(k) for k in m.kernel_size],
-                [int(s) for s in m.stride], pad]
-    if isinstance(m, nn.MaxPool2d):
-        k = m.kernel_size if isinstance(m.kernel_size, int) else m.kernel_size[0]
-        s = m.stride if isinstance(m.stride, int) else m.stride[0]
-        return ["maxpool", int(k), int(s)]
-    if isinstance(m, nn.Linear):
-        return ["linear", int(m.in_features), int(m.out_features), m.bias is not None]
-    if isinstance(m, nn.ReLU):
-        return ["relu"]
-    if isinstance(m, nn.Dropout):
-        return ["dropout"]
-    return [type(m).__name__]
-
-
-def _leaf_layers(module) -> list:
-    return [_describe_layer(m) for m in module.modules() if not list(m.children())]
-
-
-def probe_transfer(ns, seed):
-    import gc
-
-    import torch
-    import torch.nn as nn
-
-    out = {}
-    for case, (kwargs, classes) in enumerate(TRANSFER_CASES):
-        rec: dict = {}
-        out[case] = rec
-        torch.manual_seed(seed + case)
-        m = ns.call("build_transfer_model", **kwargs)
-        if isinstance(m, Bad):
-            rec["error"] = m
-            continue
-        if not isinstance(m, nn.Module):
-            rec["error"] = Bad("missing", f"returned a {type(m).__name__}, not an nn.Module")
-            continue
-        m = m.cpu()
-        rec["type"] = type(m).__name__
-        rec["params"] = [[n, list(p.shape), bool(p.requires_grad)] for n, p in m.named_parameters()]
-        feats = getattr(m, "features", None)
-        rec["features"] = _leaf_layers(feats) if isinstance(feats, nn.Module) else None
-        cls = getattr(m, "classifier", None)
-        rec["classifier"] = _leaf_layers(cls) if isinstance(cls, nn.Module) else None
-        head = None
-        if isinstance(cls, nn.Sequential) and len(cls) > 0 and isinstance(cls[-1], nn.Linear):
-            head = cls[-1]
-        names = {id(p): n for n, p in m.named_parameters()}
-        rec["head"] = None if head is None else [names.get(id(p)) for p in head.parameters()]
-        # shapes: a train-mode forward and backward, then eval mode on another size
-        g = torch.Generator().manual_seed(seed)
-        m.train()
-        x = torch.rand(*TRANSFER_INPUTS[0], generator=g)
-
-        def step(x=x):
-            y = m(x)
-            if not torch.is_tensor(y):
-                return f"a {type(y).__name__}"
-            shape = list(y.shape)
-            if y.requires_grad:
-                (y * torch.randn(y.shape, generator=g)).sum().backward()
-            return shape
-
-        rec["shape0"] = ns.guard(step)
-        rec["grads"] = [n for n, p in m.named_parameters() if p.grad is not None and bool(p.grad.abs().sum() > 0)]
-        m.eval()
-        with torch.no_grad():
-            y = ns.guard(m, torch.rand(*TRANSFER_INPUTS[1], generator=g))
-        rec["shape1"] = y if isinstance(y, Bad) else (list(y.shape) if torch.is_tensor(y) else f"a {type(y).__name__}")
-        if case == 0:
-            opt = ns.call("make_transfer_optimizer", m, 0.0123)
-            if isinstance(opt, Bad):
-                rec["opt"] = opt
-            elif not isinstance(opt, torch.optim.Optimizer):
-                rec["opt"] = Bad("missing", f"returned a {type(opt).__name__}, not a torch.optim.Optimizer")
-            else:
-                groups = []
-                for gr in opt.param_groups:
-                    groups.append({"params": [names.get(id(p), "<not a parameter of the model>") for p in gr["params"]],
-                                   "lr": float(gr.get("lr", float("nan")))})
-                rec["opt"] = groups
-        del m
-        gc.collect()
-    return out
+TRANSFER_CLASSES = [8, 5]  # the number of classes each call of TRANSFER_KWARGS asks for
 
 
 @functools.lru_cache(maxsize=None)
@@ -384,38 +272,56 @@ def vgg16_reference(num_classes: int) -> dict:
         else:
             feats += [["conv", cin, int(v), [3, 3], [1, 1], [1, 1]], ["relu"]]
             cin = int(v)
-    return {"features": feats, "classifier": _leaf_layers(m.classifier),
+    return {"features": feats, "classifier": leaf_layers(m.classifier),
             "params": [[n, list(p.shape)] for n, p in m.named_parameters()],
             "head": ["classifier.6.weight", "classifier.6.bias"],
             "count": int(sum(p.numel() for p in m.parameters()))}
 
 
-def _layers_text(layers: list) -> str:
+def _layers_text(layers) -> str:
     out = []
-    for la in layers:
-        if la[0] == "conv":
+    for la in _list(layers):
+        if not isinstance(la, (list, tuple)) or not la:
+            out.append("?")
+        elif la[0] == "conv" and len(la) >= 3:
             out.append(f"conv{la[1]}->{la[2]}")
         elif la[0] == "maxpool":
             out.append("M")
-        elif la[0] == "linear":
+        elif la[0] == "linear" and len(la) >= 3:
             out.append(f"linear{la[1]}->{la[2]}")
     return " ".join(out)
 
 
+def _list(v) -> list:
+    return list(v) if isinstance(v, (list, tuple)) else []
+
+
+def _names(v) -> list[str]:
+    """A list of parameter names as the probe sent it (anything else: the names it holds)."""
+    return [n for n in _list(v) if isinstance(n, str)]
+
+
+def _error_of(rec, what: str) -> str:
+    """Why a model could not be built, as the probe recorded it."""
+    err = rec.get("error") if isinstance(rec, dict) else None
+    return err.describe(what) if isinstance(err, Bad) else f"{what}: no result"
+
+
 def judge_transfer(out, seed, ck):
     out = out if isinstance(out, dict) else {}
-    parts = [("model", 1.0), ("VGG16 features", 1.0), ("new head", 1.5), ("frozen", 2.0), ("gradients", 0.5)]
-    n = len(TRANSFER_CASES)
-    for case, (kwargs, classes) in enumerate(TRANSFER_CASES):
+    parts = [("build_transfer_model: output", 1.0), ("build_transfer_model: VGG16 features", 1.0),
+             ("build_transfer_model: new head", 1.5), ("build_transfer_model: frozen", 2.0),
+             ("build_transfer_model: gradients", 0.5)]
+    n = len(TRANSFER_KWARGS)
+    for case, (kwargs, classes) in enumerate(zip(TRANSFER_KWARGS, TRANSFER_CLASSES)):
         args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        ctx = f"build_transfer_model({args})"
+        ctx = f"`build_transfer_model({args})`"
         rec = out.get(case)
         if not isinstance(rec, dict) or "error" in rec:
-            err = rec.get("error") if isinstance(rec, dict) else Bad("missing", "no result")
-            fail_all(ck, [(p, w / n) for p, w in parts], err.describe(ctx))
+            fail_all(ck, [(p, w / n) for p, w in parts], _error_of(rec, ctx))
             continue
         ref = vgg16_reference(classes)
-        with ck.part("model", 1.0 / n):
+        with part(ck, parts[0][0], 1.0 / n, ctx):
             for key, shape in (("shape0", TRANSFER_INPUTS[0]), ("shape1", TRANSFER_INPUTS[1])):
                 got = unwrap(rec.get(key), f"{ctx}: the model on a batch of shape {shape}")
                 if isinstance(got, str):
@@ -424,30 +330,31 @@ def judge_transfer(out, seed, ck):
                     hint = " (the ImageNet head was not replaced)" if list(got) == [shape[0], 1000] else ""
                     raise Fail(f"{ctx}: the model maps a batch of shape {shape} to {tuple(got)}, expected "
                                f"({shape[0]}, {classes}){hint}")
-        with ck.part("VGG16 features", 1.0 / n):
+        with part(ck, parts[1][0], 1.0 / n, ctx):
             feats = rec.get("features")
             if feats is None:
                 raise Fail(f"{ctx}: the model has no `features` module; start from torchvision.models.vgg16()")
             if feats != ref["features"]:
                 raise Fail(f"{ctx}: `features` is not VGG16's: {_layers_text(feats)[:160]}; expected torchvision's "
                            f"configuration D: {_layers_text(ref['features'])}")
-        with ck.part("new head", 1.5 / n):
+        with part(ck, parts[2][0], 1.5 / n, ctx):
             cls = rec.get("classifier")
             if cls is None:
                 raise Fail(f"{ctx}: the model has no `classifier` module; keep VGG16's and replace its last layer")
             if cls != ref["classifier"]:
-                got_lin = [la for la in cls if la[0] == "linear"]
+                got_lin = [la for la in _list(cls) if isinstance(la, (list, tuple)) and len(la) >= 3 and la[0] == "linear"]
                 want_lin = [la for la in ref["classifier"] if la[0] == "linear"]
                 if got_lin and got_lin[-1][2] == 1000:
                     raise Fail(f"{ctx}: the last Linear still has 1000 outputs (ImageNet's); replace classifier[6] by "
                                f"nn.Linear(4096, {classes})")
-                raise Fail(f"{ctx}: the classifier is {_layers_text(cls)}, expected VGG16's "
+                raise Fail(f"{ctx}: the classifier is {_layers_text(cls)[:160]}, expected VGG16's "
                            f"{_layers_text(want_lin)} with only the last layer replaced (Linear(4096, {classes}))")
             params = [p[:2] for p in _list(rec.get("params"))]
             if params != ref["params"]:
+                count = sum(int(np.prod(p[1])) for p in params)
                 raise Fail(f"{ctx}: the parameters are not VGG16's with a new {classes}-class last layer "
-                           f"({sum(int(np.prod(p[1])) for p in params):,} parameters, expected {ref['count']:,})")
-        with ck.part("frozen", 2.0 / n):
+                           f"({count:,} parameters, expected {ref['count']:,})")
+        with part(ck, parts[3][0], 2.0 / n, ctx):
             trainable = sorted(p[0] for p in _list(rec.get("params")) if p[2])
             head = sorted(ref["head"])
             if trainable != head:
@@ -465,20 +372,18 @@ def judge_transfer(out, seed, ck):
                                f"{len(feat)} of them in `features` ({feat[0]}...): freeze the feature extractor")
                 raise Fail(f"{ctx}: {', '.join(extra[:3])}{'...' if len(extra) > 3 else ''} require grad: only the "
                            "new last layer may be trained (freeze the rest of the classifier too)")
-        with ck.part("gradients", 0.5 / n):
-            grads = sorted(_list(rec.get("grads")))
+        with part(ck, parts[4][0], 0.5 / n, ctx):
+            grads = sorted(_names(rec.get("grads")))
             if grads != sorted(ref["head"]):
                 raise Fail(f"{ctx}: after a backward pass {len(grads)} parameter tensors have gradients "
                            f"({', '.join(grads[:3])}{'...' if len(grads) > 3 else ''}), expected exactly the new layer's "
                            "weight and bias")
-    with ck.part("optimizer", 1.0):
+    ctx = "`make_transfer_optimizer(model, lr=0.0123)` on the model of `build_transfer_model()`"
+    with part(ck, "make_transfer_optimizer: parameters", 1.0, ctx):
         rec = out.get(0)
-        if isinstance(rec, dict) and isinstance(rec.get("error"), Bad):
-            raise Fail(rec["error"].describe("build_transfer_model(), needed to check make_transfer_optimizer"))
         if not isinstance(rec, dict) or "opt" not in rec:
-            raise Fail("make_transfer_optimizer could not be called (build_transfer_model() failed)")
-        groups = unwrap(rec["opt"], "make_transfer_optimizer(model, lr=0.0123)")
-        ctx = "make_transfer_optimizer(model, lr=0.0123)"
+            raise Fail(f"{ctx}: could not be called ({_error_of(rec, '`build_transfer_model()`')})")
+        groups = unwrap(rec["opt"], "`make_transfer_optimizer(model, lr=0.0123)`")
         names = [p for g in groups for p in g["params"]]
         if len(names) != len(set(names)):
             raise Fail(f"{ctx}: a parameter appears twice in the optimizer")
@@ -491,78 +396,12 @@ def judge_transfer(out, seed, ck):
             raise Fail(f"{ctx}: learning rate {sorted(lrs)}, expected the lr passed in (0.0123)")
 
 
-def _list(v) -> list:
-    return list(v) if isinstance(v, (list, tuple)) else []
-
-
 # --------------------------------------------------------------------------
 # hw5.light_vgg
 
-LIGHT_CASES = [({}, 8), ({"num_outputs": 2}, 2)]
+LIGHT_CLASSES = [8, 2]  # the outputs each call of LIGHT_KWARGS asks for
 LIGHT_CONVS = [(3, 16), (16, 16), (16, 32), (32, 32), (32, 64), (64, 64), (64, 128), (128, 128), (128, 128), (128, 128)]
 LIGHT_SIZES = [128, 128, 64, 64, 32, 32, 16, 16, 8, 8]
-LIGHT_KEY = 53
-
-
-def _layer_weights(seed: int, case: int, i: int, wshape: tuple, bshape: tuple | None):
-    """The weights the grader puts into layer ``i`` (convs, then Linear layers)."""
-    rng = np.random.default_rng([int(seed), LIGHT_KEY, case, i])
-    fan_in = int(np.prod(wshape[1:]))
-    w = rng.normal(0.0, np.sqrt(2.0 / fan_in), wshape).astype(np.float32)
-    b = None if bshape is None else rng.normal(0.0, 0.05, bshape).astype(np.float32)
-    return w, b
-
-
-def _light_input(seed: int, case: int) -> np.ndarray:
-    return np.random.default_rng([int(seed), LIGHT_KEY, case, 99]).uniform(0.0, 1.0, (2, 3, 128, 128)).astype(np.float32)
-
-
-def probe_light(ns, seed):
-    import torch
-    import torch.nn as nn
-
-    out = {}
-    for case, (kwargs, classes) in enumerate(LIGHT_CASES):
-        rec: dict = {}
-        out[case] = rec
-        torch.manual_seed(seed + case)
-        m = ns.call("LightVGG", **kwargs)
-        if isinstance(m, Bad):
-            rec["error"] = m
-            continue
-        if not isinstance(m, nn.Module):
-            rec["error"] = Bad("missing", f"built a {type(m).__name__}, not an nn.Module")
-            continue
-        convs = [c for c in m.modules() if isinstance(c, nn.Conv2d)]
-        lins = [c for c in m.modules() if isinstance(c, nn.Linear)]
-        rec["convs"] = [_describe_layer(c) + [c.bias is not None] for c in convs]
-        rec["linears"] = [_describe_layer(c) for c in lins]
-        rec["other"] = sorted({type(c).__name__ for c in m.modules() if not isinstance(c, (nn.Conv2d, nn.Linear))
-                               and any(v is not None for v in getattr(c, "_parameters", {}).values())})
-        rec["params"] = int(sum(p.numel() for p in m.parameters()))
-        seen: list = []
-        hooks = [c.register_forward_hook(lambda mod, i, o, k=k: seen.append([k, *[int(s) for s in o.shape[-2:]]]))
-                 for k, c in enumerate(convs)]
-        x = torch.from_numpy(_light_input(seed, case))
-        m.train()
-        y = ns.guard(m, x.clone())
-        for h in hooks:
-            h.remove()
-        rec["maps"] = seen
-        rec["shape"] = y if isinstance(y, Bad) else (list(y.shape) if torch.is_tensor(y) else f"a {type(y).__name__}")
-        # seeded weights, eval mode: the judge recomputes this output
-        with torch.no_grad():
-            for i, layer in enumerate(convs + lins):
-                w, b = _layer_weights(seed, case, i, tuple(layer.weight.shape),
-                                      None if layer.bias is None else tuple(layer.bias.shape))
-                layer.weight.copy_(torch.from_numpy(w))
-                if b is not None:
-                    layer.bias.copy_(torch.from_numpy(b))
-            m.eval()
-            y = ns.guard(m, x.clone())
-        rec["eval_out"] = y if isinstance(y, Bad) else (y.detach().cpu().numpy().astype(np.float32)
-                                                       if torch.is_tensor(y) else Bad("missing", f"returned a {type(y).__name__}"))
-    return out
 
 
 @functools.lru_cache(maxsize=None)
@@ -592,76 +431,82 @@ def light_param_count(num_outputs: int = 8) -> int:
     return int(sum(p.numel() for p in m.parameters()))
 
 
-def judge_light(out, seed, ck):
+def _light_reference_output(seed: int, case: int, classes: int) -> np.ndarray:
     import torch
     import torch.nn as nn
 
+    ref = light_reference_class()(classes).double().eval()
+    layers = [m_ for m_ in ref.modules() if isinstance(m_, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        for i, layer in enumerate(layers):
+            w, b = layer_weights(seed, case, i, tuple(layer.weight.shape), tuple(layer.bias.shape))
+            layer.weight.copy_(torch.from_numpy(w.astype(np.float64)))
+            layer.bias.copy_(torch.from_numpy(b.astype(np.float64)))
+        return ref(torch.from_numpy(light_input(seed, case).astype(np.float64))).numpy()
+
+
+def judge_light(out, seed, ck):
     out = out if isinstance(out, dict) else {}
-    n = len(LIGHT_CASES)
-    for case, (kwargs, classes) in enumerate(LIGHT_CASES):
+    n = len(LIGHT_KWARGS)
+    for case, (kwargs, classes) in enumerate(zip(LIGHT_KWARGS, LIGHT_CLASSES)):
         args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        ctx = f"LightVGG({args})"
+        ctx = f"`LightVGG({args})`"
         rec = out.get(case)
-        parts = [("output", 1.0), ("layers", 1.5), ("feature maps", 0.5), ("parameters", 1.5), ("forward", 1.5)]
+        parts = [("LightVGG: output", 1.0), ("LightVGG: layers", 1.5), ("LightVGG: feature maps", 0.5),
+                 ("LightVGG: parameters", 1.5), ("LightVGG: forward", 1.5)]
         if not isinstance(rec, dict) or "error" in rec:
-            err = rec.get("error") if isinstance(rec, dict) else Bad("missing", "no result")
-            fail_all(ck, [(p, w / n) for p, w in parts], err.describe(ctx))
+            fail_all(ck, [(p, w / n) for p, w in parts], _error_of(rec, ctx))
             continue
         want_convs = [["conv", a, b, [3, 3], [1, 1], [1, 1], True] for a, b in LIGHT_CONVS]
         want_lins = [["linear", 2048, 1024, True], ["linear", 1024, 1024, True], ["linear", 1024, classes, True]]
-        with ck.part("output", 1.0 / n):
+        with part(ck, parts[0][0], 1.0 / n, ctx):
             got = unwrap(rec.get("shape"), f"{ctx} on a (2, 3, 128, 128) batch")
             if isinstance(got, str):
-                raise Fail(f"{ctx}: forward returned {got}, not a tensor")
+                raise Fail(f"{ctx}: forward returned {got[:60]}, not a tensor")
             if list(got) != [2, classes]:
                 raise Fail(f"{ctx}: output shape {tuple(got)} for a (2, 3, 128, 128) batch, expected (2, {classes})"
                            + ("" if classes == 8 else ": use num_outputs for the last layer"))
-        with ck.part("layers", 1.5 / n):
+        with part(ck, parts[1][0], 1.5 / n, ctx):
             convs = _list(rec.get("convs"))
-            if [c[1:3] for c in convs] != [list(c) for c in LIGHT_CONVS]:
-                raise Fail(f"{ctx}: convs (in->out) {_layers_text(convs)}, expected "
+            if [list(c[1:3]) for c in convs] != [list(c) for c in LIGHT_CONVS]:
+                raise Fail(f"{ctx}: convs (in->out) {_layers_text(convs)[:200]}, expected "
                            f"{_layers_text(want_convs)} (two 3x3 convs per block)")
             for i, c in enumerate(convs):
                 if c[3] != [3, 3] or c[4] != [1, 1] or c[5] != [1, 1]:
                     raise Fail(f"{ctx}: conv {i + 1} has kernel {tuple(c[3])}, stride {tuple(c[4])}, padding "
                                f"{c[5] if isinstance(c[5], str) else tuple(c[5])}; expected 3x3, stride 1, padding 1 "
                                "(the size is kept by the conv and halved by the pools only)")
-                if not c[6]:
+                if c[6] is not True:
                     raise Fail(f"{ctx}: conv {i + 1} has no bias; the light VGG's convs have one (no BatchNorm)")
             lins = _list(rec.get("linears"))
             if lins != want_lins:
-                raise Fail(f"{ctx}: Linear layers {_layers_text(lins)}, expected {_layers_text(want_lins)} "
+                raise Fail(f"{ctx}: Linear layers {_layers_text(lins)[:200]}, expected {_layers_text(want_lins)} "
                            f"(flatten 128 x 4 x 4 = 2048 after five 2x2 pools of 128x128)")
-            other = _list(rec.get("other"))
+            other = [o for o in _list(rec.get("other")) if isinstance(o, str)] or _list(rec.get("other"))
             if other:
-                raise Fail(f"{ctx}: layers with parameters besides Conv2d and Linear: {', '.join(other)} "
+                raise Fail(f"{ctx}: layers with parameters besides Conv2d and Linear: {', '.join(map(str, other))[:120]} "
                            "(the light VGG has no BatchNorm)")
-        with ck.part("feature maps", 0.5 / n):
+        with part(ck, parts[2][0], 0.5 / n, ctx):
             maps = [m_ for m_ in _list(rec.get("maps")) if isinstance(m_, (list, tuple)) and len(m_) == 3]
             sizes = [m_[1] for m_ in maps]
             if sizes != LIGHT_SIZES or any(m_[1] != m_[2] for m_ in maps):
-                raise Fail(f"{ctx}: on 128x128 input the convs' outputs are {[f'{a}x{b}' for _, a, b in maps]}, "
+                raise Fail(f"{ctx}: on 128x128 input the convs' outputs are {[f'{a}x{b}' for _, a, b in maps][:12]}, "
                            f"expected {LIGHT_SIZES} (square): a 2x2 max-pool after every second conv")
-        with ck.part("parameters", 1.5 / n):
+        with part(ck, parts[3][0], 1.5 / n, ctx):
             want = light_param_count(classes)
             got = rec.get("params")
+            if isinstance(got, bool) or not isinstance(got, int):
+                raise Fail(f"{ctx}: its parameters could not be counted")
             if got != want:
-                raise Fail(f"{ctx}: {got:,} parameters, expected {want:,}" if isinstance(got, int)
-                           else f"{ctx}: its parameters could not be counted")
-        with ck.part("forward", 1.5 / n):
+                raise Fail(f"{ctx}: {got:,} parameters, expected {want:,}")
+        with part(ck, parts[4][0], 1.5 / n, ctx):
             got = unwrap(rec.get("eval_out"), f"{ctx}: forward in eval mode")
             if _list(rec.get("convs")) != want_convs or _list(rec.get("linears")) != want_lins:
                 raise Fail(f"{ctx}: the layers differ from the light VGG's (see above), so its output cannot match")
-            ref = light_reference_class()(classes).double().eval()
-            layers = [m_ for m_ in ref.modules() if isinstance(m_, (nn.Conv2d, nn.Linear))]
-            with torch.no_grad():
-                for i, layer in enumerate(layers):
-                    w, b = _layer_weights(seed, case, i, tuple(layer.weight.shape), tuple(layer.bias.shape))
-                    layer.weight.copy_(torch.from_numpy(w.astype(np.float64)))
-                    layer.bias.copy_(torch.from_numpy(b.astype(np.float64)))
-                want = ref(torch.from_numpy(_light_input(seed, case).astype(np.float64))).numpy()
-            if not isinstance(got, np.ndarray) or got.shape != want.shape:
+            want = _light_reference_output(seed, case, classes)
+            if not isinstance(got, np.ndarray) or got.shape != want.shape or got.dtype.kind not in "fiu":
                 raise Fail(f"{ctx}: eval output of shape {getattr(got, 'shape', '?')}, expected {want.shape}")
+            got = got.astype(np.float64)
             err = float(np.max(np.abs(got - want))) / max(float(np.max(np.abs(got) + np.abs(want))), 1e-12)
             if not err <= 1e-4:
                 raise Fail(f"{ctx}: with the grader's weights in your layers the output differs from the light VGG's "
@@ -670,10 +515,11 @@ def judge_light(out, seed, ck):
 
 
 ITEMS = [
-    Item("hw5.augmentation", 5, ("make_face_transforms", "augment_dataset"), probe_augmentation, judge_augmentation,
-         title="Faces: label-preserving augmentation and the augmented data set", timeout=30),
-    Item("hw5.transfer_vgg", 7, ("build_transfer_model", "make_transfer_optimizer"), probe_transfer, judge_transfer,
-         title="Transfer learning from VGG16: frozen features, a new trainable head", timeout=60, memory_mb=3072),
-    Item("hw5.light_vgg", 6, ("LightVGG",), probe_light, judge_light,
+    Item("hw5.augmentation", 5, ("make_face_transforms", "augment_dataset"), probe_side.probe_augmentation,
+         judge_augmentation, title="Faces: label-preserving augmentation and the augmented data set", timeout=30),
+    Item("hw5.transfer_vgg", 7, ("build_transfer_model", "make_transfer_optimizer"), probe_side.probe_transfer,
+         judge_transfer, title="Transfer learning from VGG16: frozen features, a new trainable head", timeout=60,
+         memory_mb=3072),
+    Item("hw5.light_vgg", 6, ("LightVGG",), probe_side.probe_light, judge_light,
          title="The light VGG (128x128 input): layers and parameter count", timeout=30),
 ]

@@ -2,9 +2,10 @@
 
 The judges' references (not a student's code) are run directly: FGSM must bring the
 grader's model well below FGSM_MAX_ACCURACY while noise of the same size (random signs)
-stays well above it; the reference class visualization must clear its margins by a wide
-factor; and the fixed model must be what the graders assume (right on every clean image,
-the same bits whatever the thread count).
+stays well above it, on the held-out images the judge sends (drawn from
+``core.held_out_seed``, so also under other course secrets); the reference class
+visualization must clear its margins by a wide factor; and the fixed model must be what
+the graders assume (right on every clean image, the same bits whatever the thread count).
 """
 from __future__ import annotations
 
@@ -37,17 +38,47 @@ def _acc(model, x, y):
         return float(np.mean(model(torch.as_tensor(x, dtype=torch.float32)).argmax(1).numpy() == y))
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_fgsm_threshold_margin(model, seed):
-    x, y = adv._drop_inputs(seed)
-    assert _acc(model, x, y) == 1.0  # the grader's model is right on every clean image
-    attacked, _ = adv.ref_fgsm(model, x, y, adv.FGSM_EPS, False)
-    acc = _acc(model, attacked, y)
-    assert acc <= adv.FGSM_MAX_ACCURACY - 0.15, acc
-    # the weak baseline: the same budget on random signs barely hurts
+def _margins(model, seed):
+    """Clean accuracy, the reference FGSM's accuracy and the random-sign baseline's on the
+    judge's held-out images (FGSM attacks the model's predictions, as the probe does)."""
+    x, y = adv.held_out_images(seed)
+    y_pred = adv.model_predictions(model, x)
+    attacked, _ = adv.ref_fgsm(model, x, y_pred, adv.FGSM_EPS, False)
     rng = np.random.default_rng(seed)
     noisy = np.clip(x + adv.FGSM_EPS * rng.choice([-1.0, 1.0], x.shape), 0, 1)
-    assert _acc(model, noisy, y) >= adv.FGSM_MAX_ACCURACY + 0.3
+    return _acc(model, x, y), _acc(model, attacked, y), _acc(model, noisy, y)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fgsm_threshold_margin(model, seed):
+    clean, acc, noise = _margins(model, seed)
+    assert clean == 1.0  # the grader's model is right on every clean image: its predictions are the labels
+    assert acc <= adv.FGSM_MAX_ACCURACY - 0.15, acc
+    # the weak baseline: the same budget on random signs barely hurts
+    assert noise >= adv.FGSM_MAX_ACCURACY + 0.3, noise
+
+
+@pytest.mark.parametrize("secret", ["another course", "s2", "xxxxxxxxxx"])
+def test_fgsm_threshold_margin_under_other_secrets(model, monkeypatch, secret):
+    """The held-out set depends on the course's secret: the margins must not depend on it."""
+    monkeypatch.setenv("COURSE_KIT_SECRET", secret)
+    for seed in SEEDS:
+        clean, acc, noise = _margins(model, seed)
+        assert clean == 1.0
+        assert acc <= adv.FGSM_MAX_ACCURACY - 0.1, (seed, acc)
+        assert noise >= adv.FGSM_MAX_ACCURACY + 0.3, (seed, noise)
+
+
+def test_fgsm_held_out_images_stay_with_the_judge(monkeypatch):
+    """What the judge sends: images only (no labels), a few MB, not the public seed's images,
+    and other images under another secret."""
+    given = adv.give_fgsm(2024)
+    assert set(given) == {"x"} and given["x"].shape == (adv.FGSM_N, 3, 32, 32)
+    assert given["x"].nbytes <= 3 * 2**20
+    public, _, _ = adv.object_images([2024, adv.HELD_OUT_KEY], adv.FGSM_N, 32)
+    assert not np.array_equal(public, given["x"])
+    monkeypatch.setenv("COURSE_KIT_SECRET", "another course")
+    assert not np.array_equal(adv.give_fgsm(2024)["x"], given["x"])
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -55,7 +86,7 @@ def test_fgsm_cases_have_clamped_pixels(model, seed):
     """Every case must show a missing clamp: some pixels of the reference sit at 0 or 1 exactly
     where the unclamped step would leave [0, 1]."""
     for case in range(len(adv.FGSM_CASES)):
-        x, y, eps, targeted, _ = adv._fgsm_inputs(seed, case)
+        x, y, eps, targeted, _ = adv.fgsm_inputs(seed, case)
         want, g = adv.ref_fgsm(model, x, y, eps, targeted)
         raw = x + (-1 if targeted else 1) * eps * np.sign(g)
         assert np.mean((raw < 0) | (raw > 1)) > 0.005
@@ -78,14 +109,14 @@ def _reference_visualization(model, k, size, steps, lr, l2, jitter, seed):
 def test_visualization_margins(model, seed):
     for call in (0, 3):
         _, size, steps, lr, l2, jitter, s = adv.VIS_CALLS[call]
-        k = adv._vis_class(seed, call)
+        k = adv.vis_class(seed, call)
         img = _reference_visualization(model, k, size, steps, lr, l2, jitter, s)
         z = adv._logits(model, img)
-        z0 = adv._logits(model, adv._start_image(size, s))
+        z0 = adv._logits(model, adv.start_image(size, s))
         assert z[k] - z0[k] >= 2 * adv.VIS_RISE
         assert z[k] - np.delete(z, k).max() >= 2 * adv.VIS_MARGIN
     _, size, steps, lr, l2, jitter, s = adv.VIS_CALLS[0]
-    k = adv._vis_class(seed, 0)
+    k = adv.vis_class(seed, 0)
     reg = _reference_visualization(model, k, size, steps, lr, l2, jitter, s)
     free = _reference_visualization(model, k, size, steps, lr, 0.0, jitter, s)
     assert np.linalg.norm(reg) <= (adv.VIS_L2_RATIO - 0.05) * np.linalg.norm(free)

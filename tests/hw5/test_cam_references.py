@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from autograder.hw5 import cam
+from autograder.probes.hw5 import cam as probe_cam
 from tests.kit import SEEDS
 
 
@@ -35,7 +36,7 @@ def test_shapley_estimate_well_inside_tolerance(seed):
     the judge's Hoeffding tolerance, and leave-one-out lands outside it."""
     net = cam.shap_net(seed)
     for call, (size, k, n_perm, s) in enumerate(cam.SHAP_CALLS):
-        x = cam._shap_image(seed, call)
+        x = cam.shap_image(seed, call)
         phi_ex, spread, v_all, v_none = cam.exact_shapley(net, "0", x, k)
         tol = spread * math.sqrt(math.log(2 / cam.HOEFFDING_DELTA) / (2 * n_perm))
         rng = np.random.default_rng([seed, call])
@@ -63,11 +64,12 @@ def test_shapley_estimate_well_inside_tolerance(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_maps_peak_on_objects(model, seed):
     """The judges' own CAM and Grad-CAM find every square: the peak test is fair."""
-    x, labels, boxes, feats, w = cam._cam_object_inputs(seed)
+    x, labels, boxes = probe_cam.cam_object_images(seed)
+    feats, w = probe_cam.cam_object_features(x)
     for j in range(2):
         maps = cam.ref_cam(feats, w, labels[:, j], (32, 32))
         assert all(cam.peak_on_box(maps[i], boxes[i][j], margin=0) for i in range(len(x)))
-    x, labels, boxes = cam._gc_object_inputs(seed)
+    x, labels, boxes = probe_cam.gc_object_images(seed)
     for name in cam.GC_OBJECT_LAYERS:
         for j in range(2):
             maps = cam.ref_grad_cam(model, name, x, labels[:, j])

@@ -1,29 +1,40 @@
 # The course kit's two main commands: `make demo` and `make test`.
-# Both set up a local virtual environment (.venv) unless one is already active.
+# Both install the staff's pinned environment (`pip install -e '.[staff]'`) into the active
+# virtual environment, else the active conda environment (not conda's `base`), else a
+# local .venv that they create.
 SHELL := /bin/bash
 ASSIGNMENTS := hw1 hw2 hw3 hw4 hw5
 
 ifdef VIRTUAL_ENV
-PY := python
-else
-PY := .venv/bin/python
+ENV_DIR := $(VIRTUAL_ENV)
+else ifneq ($(filter-out base,$(CONDA_DEFAULT_ENV)),)
+ENV_DIR := $(CONDA_PREFIX)
 endif
-STAMP := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)/.course-kit-installed
+ifdef ENV_DIR
+PY := $(ENV_DIR)/bin/python
+else
+ENV_DIR := $(CURDIR)/.venv
+PY := .venv/bin/python
+MAKE_VENV := 1
+endif
+STAMP := $(ENV_DIR)/.course-kit-installed
 # nbgrader calls `alembic` and `jupyter` by name: the environment's bin/ goes first.
-export PATH := $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(CURDIR)/.venv)/bin:$(PATH)
+export PATH := $(ENV_DIR)/bin:$(PATH)
 
 .PHONY: setup demo test notebooks release clean-demo
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-ifndef VIRTUAL_ENV
+ifdef MAKE_VENV
 	@test -x .venv/bin/python || python3 -m venv .venv
 endif
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[staff]'
 	@touch $@
 
-# Text sources (authoring/) -> nbgrader source notebooks (source/).
+# Text sources (authoring/) and course.cfg -> nbgrader source notebooks (source/), the
+# README's student install line and environment-student.yml. A source notebook edited by
+# hand is not overwritten: the builder stops and says what to do.
 notebooks: setup
 	$(PY) tools/build_notebooks.py $(ASSIGNMENTS)
 

@@ -40,8 +40,14 @@ def numeric_gradient(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, dout:
     return grad
 
 
-def show_check(name: str, error: float, tol: float = 1e-7) -> bool:
-    """Print one line: the check's name, its error and whether it is small enough."""
+def show_check(name: str, error: float, tol: float = 1e-7) -> None:
+    """Print one line: the check's name, its error and whether it is small enough.
+
+    Returns nothing, so that a sanity cell ending with it shows only its PASS/FAIL line."""
     ok = bool(error <= tol)
     print(f"{'PASS' if ok else 'FAIL'}  {name}: relative error {error:.2e} (want <= {tol:.0e})")
-    return ok
+
+
+def pass_fail(name: str, ok, detail: str = "") -> None:
+    """Print one PASS/FAIL line (the detail only when it fails). Returns nothing."""
+    print(f"{'PASS' if ok else 'FAIL'}  {name}" + ("" if ok or not detail else f"  <- {detail}"))

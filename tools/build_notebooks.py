@@ -15,10 +15,27 @@ with a header line ``%% <kind> [key=value ...]``. Kinds:
 Text diffs of these files are what instructors review; ``make notebooks`` (this
 script) writes ``source/<hw>/<notebook>.ipynb`` and nbgrader makes ``release/``.
 ``--check`` fails if a committed source notebook differs from its build.
+
+Every notebook also gets, from this script rather than from its text source:
+
+* as its first code cell, the install cell: it installs the student package from
+  the address in ``course.cfg`` when the kernel lacks it (Colab, a fresh laptop
+  kernel) and does nothing when it is there;
+* at its end, the self-check cell (``cnnkit.self_check()``), in English and Persian.
+
+``{{handouts}}`` in a markdown cell becomes the handouts' address from ``course.cfg``.
+The same settings are written into the README's student install line and into
+``environment-student.yml``, and ``--check`` checks those too.
+
+A source notebook whose cells were edited by hand since it was built is not
+overwritten (its cells no longer match the fingerprint the build stored in its
+metadata): move the change into ``authoring/``, or pass ``--force``.
 """
 from __future__ import annotations
 
 import argparse
+import configparser
+import hashlib
 import json
 import re
 import sys
@@ -30,6 +47,97 @@ sys.path.insert(0, str(ROOT))
 from autograder.core import get_assignment  # noqa: E402
 
 HEADER = re.compile(r"^%% (\w+)(.*)$")
+PLACEHOLDER_HOST = "example.org"
+
+
+def settings() -> dict[str, str]:
+    """The instructor's settings (course.cfg): the student package's address and the handouts'."""
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "course.cfg", encoding="utf-8")
+    return {"package_url": cfg["student"]["package_url"].strip(), "handouts": cfg["student"]["handouts"].strip()}
+
+
+def requirement(extra: str = "") -> str:
+    """What pip installs: ``cnn-course-kit[extra] @ <package_url>``."""
+    return f"cnn-course-kit{f'[{extra}]' if extra else ''} @ {settings()['package_url']}"
+
+
+def install_source() -> str:
+    """The first code cell of every notebook."""
+    return f'''# Set-up, step 1: the course package (cnnkit and the data sets). On Colab or in a fresh
+# kernel it is installed once from the course's address (about a minute); where it is
+# already installed this cell does nothing. pip adds only what is missing: the torch,
+# NumPy and other libraries this kernel already has are kept as they are.
+COURSE_PACKAGE = "{requirement()}"
+
+
+def install_course_package(requirement=COURSE_PACKAGE):
+    import importlib
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("cnnkit") is not None:
+        return "the course package is installed"
+    if "{PLACEHOLDER_HOST}" in requirement:
+        raise RuntimeError("The course package's address is not set yet (the instructor sets it in course.cfg). "
+                           "Ask your TA for it, then run: pip install <address>")
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"pip could not install {{requirement}}:\\n{{(done.stderr or done.stdout)[-1500:]}}")
+    importlib.invalidate_caches()
+    return f"installed {{requirement}}"
+
+
+print(install_course_package())'''
+
+
+SELF_CHECK_MARKDOWN = """## Before you submit: self-check
+
+Save the notebook (Ctrl+S), then run the cell below. It reads the notebook and lists, item
+by item in the notebook's order, what is still missing: functions that still raise
+`NotImplementedError`, sanity checks that printed `FAIL` or stopped with an error (or were
+not run), and written answers that are still empty. It runs no hidden test, so an empty
+list is a good sign, not a grade. Then use *Kernel → Restart & Run All* once, save, and
+submit.
+
+<div dir="rtl">
+
+**پیش از تحویل: خودآزمایی.** نوت‌بوک را ذخیره کنید (Ctrl+S) و سلول زیر را اجرا کنید. این
+سلول نوت‌بوک را می‌خواند و به ترتیب خود نوت‌بوک، مورد به مورد، نشان می‌دهد چه چیزی هنوز
+مانده است: تابع‌هایی که هنوز `NotImplementedError` می‌دهند، بررسی‌های درستی (sanity check)
+که `FAIL` چاپ کرده‌اند یا با خطا متوقف شده‌اند (یا هنوز اجرا نشده‌اند)، و پاسخ‌های تشریحی
+که هنوز خالی‌اند. این سلول هیچ آزمون پنهانی را اجرا نمی‌کند؛ پس فهرست خالی نشانهٔ خوبی است،
+نه نمرهٔ شما. بعد یک بار *Kernel → Restart & Run All* را بزنید، نوت‌بوک را ذخیره کنید و
+تحویل دهید.
+
+</div>"""
+
+SELF_CHECK_SOURCE = """# Self-check: what is still missing (it runs no hidden test; save the notebook first).
+import cnnkit
+
+cnnkit.self_check()"""
+
+
+def fingerprint(cells: list[dict]) -> str:
+    """A hash of what an author writes in the cells (kind, text, nbgrader metadata),
+    not of outputs or of what Jupyter adds when it saves."""
+    parts = [[c.get("cell_type"), c.get("source") if isinstance(c.get("source"), str) else "".join(c.get("source", [])),
+              c.get("metadata", {}).get("nbgrader")] for c in cells]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def edited_by_hand(path: Path) -> bool:
+    """True if the cells of the notebook at ``path`` changed since this script built it."""
+    if not path.exists():
+        return False
+    try:
+        nb = json.loads(path.read_text())
+    except ValueError:
+        return True
+    built = nb.get("metadata", {}).get("course_kit", {}).get("built")
+    return built is not None and built != fingerprint(nb.get("cells", []))
 
 
 def tests_source(item_id: str, points: float) -> str:
@@ -58,14 +166,21 @@ def parse(text: str, origin: str) -> list[tuple[str, dict, str]]:
 
 def build(hw: str) -> tuple[Path, dict]:
     assignment = get_assignment(hw)
+    handouts = settings()["handouts"].rstrip("/")
+    installed = False
     cells = []
     seen_ids: set[str] = set()
     seen_items: set[str] = set()
     for f in sorted((ROOT / "authoring" / hw).glob("*.nbsrc")):
         for kind, attrs, body in parse(f.read_text(), str(f)):
+            if kind != "markdown" and not installed:
+                cells.append({"cell_type": "code", "id": f"cell-{len(cells):03d}", "metadata": {},
+                              "source": install_source(), "outputs": [], "execution_count": None})
+                installed = True
             n = len(cells)
             cid = f"cell-{n:03d}"
             if kind == "markdown":
+                body = body.replace("{{handouts}}", handouts)
                 cells.append({"cell_type": "markdown", "id": cid, "metadata": {}, "source": body})
                 continue
             meta: dict = {}
@@ -99,10 +214,14 @@ def build(hw: str) -> tuple[Path, dict]:
     missing = [it.id for it in assignment.items if it.id not in seen_items]
     if missing:
         raise SystemExit(f"{hw}: no hidden-test cell for {', '.join(missing)}")
+    cells.append({"cell_type": "markdown", "id": f"cell-{len(cells):03d}", "metadata": {},
+                  "source": SELF_CHECK_MARKDOWN})
+    cells.append({"cell_type": "code", "id": f"cell-{len(cells):03d}", "metadata": {},
+                  "source": SELF_CHECK_SOURCE, "outputs": [], "execution_count": None})
     nb = {
         "cells": cells,
         "metadata": {
-            "course_kit": {"assignment": hw},
+            "course_kit": {"assignment": hw, "built": fingerprint(cells)},
             "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
             "language_info": {"name": "python"},
         },
@@ -116,26 +235,70 @@ def dump(nb: dict) -> str:
     return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
 
 
+README_BEGIN = "<!-- student-install: written from course.cfg by tools/build_notebooks.py -->"
+README_END = "<!-- /student-install -->"
+
+
+def student_files() -> dict[Path, str]:
+    """The files outside the notebooks that carry course.cfg's address, as they must read."""
+    env = f"""# A student's own environment, without this repository: the course package with
+# JupyterLab, ipykernel and ipywidgets (its `student` extra), on the libraries' current
+# versions (the package asks only for lower bounds).
+#   conda env create -f environment-student.yml && conda activate cnn-course && jupyter lab
+# Written from course.cfg by tools/build_notebooks.py: edit course.cfg, not this file.
+name: cnn-course
+channels:
+  - conda-forge
+dependencies:
+  - python=3.11
+  - pip
+  - pip:
+      - "{requirement('student')}"
+"""
+    out = {ROOT / "environment-student.yml": env}
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    if README_BEGIN in text and README_END in text:
+        head, rest = text.split(README_BEGIN, 1)
+        _, tail = rest.split(README_END, 1)
+        indent = head[head.rfind("\n") + 1:]          # the markers' indentation (inside a list item)
+        block = "\n".join(["", "```bash", f'pip install "{requirement("student")}"', "```", ""])
+        out[readme] = head + README_BEGIN + block.replace("\n", "\n" + indent) + README_END + tail
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("assignments", nargs="*")
     p.add_argument("--check", action="store_true")
+    p.add_argument("--force", action="store_true", help="overwrite source notebooks edited by hand")
     args = p.parse_args()
     hws = args.assignments or sorted(d.name for d in (ROOT / "authoring").iterdir() if d.is_dir())
-    stale = []
+    stale, edited = [], []
+    built = {}
     for hw in hws:
         path, nb = build(hw)
-        text = dump(nb)
+        built[path] = dump(nb)
+        if not args.check and not args.force and edited_by_hand(path):
+            edited.append(str(path.relative_to(ROOT)))
+    if edited:
+        print("refusing to overwrite " + ", ".join(edited) + ": its cells were edited by hand since "
+              "it was built from authoring/. Move the change into authoring/<hw>/*.nbsrc (or undo it "
+              "with `git checkout -- <file>`), or overwrite it with `python tools/build_notebooks.py --force`.")
+        return 1
+    for path, text in {**built, **student_files()}.items():
         if args.check:
             if not path.exists() or path.read_text() != text:
                 stale.append(str(path.relative_to(ROOT)))
-        else:
+        elif not path.exists() or path.read_text() != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
-            print(f"wrote {path.relative_to(ROOT)} ({len(nb['cells'])} cells)")
+            print(f"wrote {path.relative_to(ROOT)}")
     if stale:
-        print("out of date with authoring/: " + ", ".join(stale) + " (run `make notebooks`)")
+        print("out of date with authoring/ or course.cfg: " + ", ".join(stale) + " (run `make notebooks`)")
         return 1
+    if PLACEHOLDER_HOST in settings()["package_url"]:
+        print(f"note: course.cfg's package_url is still the {PLACEHOLDER_HOST} placeholder")
     return 0
 
 

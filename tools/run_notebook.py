@@ -4,8 +4,10 @@
 
 Grading mode is what nbgrader sets (``NBGRADER_EXECUTION=autograde``): the long runs
 guarded by ``if not GRADING:`` are skipped. Prints the wall time, the slowest cells,
-every cell that raised, every output on stderr and every sanity-check line that says
-FAIL; exits 1 if a cell raised or a check failed. ``--skip-hidden`` leaves out the
+every cell that raised, every output on stderr, every sanity-check line that says
+FAIL, every cell that shows a bare value (an ``Out[]``) and every sanity-check cell
+(``# Sanity check`` first) that printed no PASS/FAIL line; exits 1 if a cell raised or a
+check failed. ``--skip-hidden`` leaves out the
 hidden-test cells (the graders are tested on their own), so what is timed is the
 student-visible notebook.
 """
@@ -52,9 +54,15 @@ def run(path: Path, skip_hidden: bool = False, timeout: int = 600) -> dict:
             else:
                 os.environ[k] = v
     seconds = time.monotonic() - start
-    errors, stderr, fails = [], [], []
+    errors, stderr, fails, bare, silent = [], [], [], [], []
     for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.source.lstrip().startswith("# Sanity check"):
+            printed = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+            if not any(line.startswith(("PASS", "FAIL")) for line in printed.splitlines()):
+                silent.append(f"cell {i}: a sanity check that printed no PASS/FAIL line")
         for out in cell.get("outputs", []):
+            if out.get("output_type") == "execute_result":
+                bare.append(f"cell {i}: shows a bare value: {out.get('data', {}).get('text/plain', '')[:80]}")
             if out.get("output_type") == "error":
                 errors.append(f"cell {i}: {out.get('ename')}: {out.get('evalue')}")
             elif out.get("output_type") == "stream" and out.get("name") == "stderr":
@@ -62,7 +70,7 @@ def run(path: Path, skip_hidden: bool = False, timeout: int = 600) -> dict:
             if out.get("output_type") == "stream" and out.get("name") == "stdout":
                 fails += [f"cell {i}: {line}" for line in out.get("text", "").splitlines() if line.startswith("FAIL")]
     slowest = sorted(times, reverse=True)[:5]
-    return {"seconds": seconds, "errors": errors, "stderr": stderr, "fails": fails,
+    return {"seconds": seconds, "errors": errors, "stderr": stderr, "fails": fails, "bare": bare, "silent": silent,
             "slowest": [(round(s, 2), i) for s, i in slowest], "cells": len(nb.cells)}
 
 
@@ -76,7 +84,7 @@ def main() -> int:
     print(f"{args.notebook}: {r['cells']} cells in {r['seconds']:.1f} s (grading mode"
           f"{', hidden tests skipped' if args.skip_hidden else ''})")
     print("slowest cells (seconds, index):", r["slowest"])
-    for key in ("errors", "stderr", "fails"):
+    for key in ("errors", "stderr", "fails", "bare", "silent"):
         for line in r[key]:
             print(f"{key}: {line}")
     return 1 if r["errors"] or r["fails"] else 0

@@ -214,15 +214,15 @@ def test_hand_edits_to_a_source_notebook_are_not_overwritten(tmp_path, monkeypat
         shutil.copy(ROOT / name, tmp_path / name)
     monkeypatch.setattr(build_notebooks, "ROOT", tmp_path)
     target = tmp_path / "source" / "hw1" / "hw1.ipynb"
-    assert not build_notebooks.edited_by_hand(target)
+    assert not build_notebooks.edited_by_hand(target, "hw1")
     nb = json.loads(target.read_text())
     nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "ran\n"}]   # running is no edit
     target.write_text(json.dumps(nb))
-    assert not build_notebooks.edited_by_hand(target)
+    assert not build_notebooks.edited_by_hand(target, "hw1")
     nb["cells"][cell_index(nb, "batchnorm_forward")]["source"] += "\n# a fix made in Jupyter"
     edited = json.dumps(nb)
     target.write_text(edited)
-    assert build_notebooks.edited_by_hand(target)
+    assert build_notebooks.edited_by_hand(target, "hw1")
     monkeypatch.setattr(sys, "argv", ["build_notebooks.py", "hw1"])
     assert build_notebooks.main() == 1
     assert "refusing to overwrite source/hw1/hw1.ipynb" in capsys.readouterr().out

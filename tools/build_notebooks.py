@@ -28,8 +28,9 @@ The same settings are written into the README's student install line and into
 ``environment-student.yml``, and ``--check`` checks those too.
 
 A source notebook whose cells were edited by hand since it was built is not
-overwritten (its cells no longer match the fingerprint the build stored in its
-metadata): move the change into ``authoring/``, or pass ``--force``.
+overwritten (its cells no longer match the fingerprint of the last build, kept in
+``authoring/built.json``, not in the notebook, so that nothing derived from the
+solutions reaches release/): move the change into ``authoring/``, or pass ``--force``.
 """
 from __future__ import annotations
 
@@ -128,23 +129,34 @@ def fingerprint(cells: list[dict]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-def edited_by_hand(path: Path) -> bool:
+def built_record() -> dict[str, str]:
+    """The fingerprint of each source notebook as this script last wrote it."""
+    path = ROOT / "authoring" / "built.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def edited_by_hand(path: Path, hw: str) -> bool:
     """True if the cells of the notebook at ``path`` changed since this script built it."""
-    if not path.exists():
+    built = built_record().get(hw)
+    if built is None or not path.exists():
         return False
     try:
         nb = json.loads(path.read_text())
     except ValueError:
         return True
-    built = nb.get("metadata", {}).get("course_kit", {}).get("built")
-    return built is not None and built != fingerprint(nb.get("cells", []))
+    return built != fingerprint(nb.get("cells", []))
 
 
 def tests_source(item_id: str, points: float) -> str:
     return (
         f"# Hidden tests for {item_id} ({points:g} points) run here when the notebook is graded.\n"
         "### BEGIN HIDDEN TESTS\n"
-        "from autograder.nbcell import grade\n"
+        "try:\n"
+        "    from autograder.nbcell import grade\n"
+        "except ImportError:  # run outside nbgrader (jupyter nbconvert --execute): the course folder is above\n"
+        "    import pathlib, sys\n"
+        "    sys.path[:0] = [str(p) for p in pathlib.Path.cwd().parents if (p / 'autograder' / 'nbcell.py').is_file()][:1]\n"
+        "    from autograder.nbcell import grade\n"
         f'grade("{item_id}")\n'
         "### END HIDDEN TESTS"
     )
@@ -221,7 +233,7 @@ def build(hw: str) -> tuple[Path, dict]:
     nb = {
         "cells": cells,
         "metadata": {
-            "course_kit": {"assignment": hw, "built": fingerprint(cells)},
+            "course_kit": {"assignment": hw},
             "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
             "language_info": {"name": "python"},
         },
@@ -276,16 +288,19 @@ def main() -> int:
     hws = args.assignments or sorted(d.name for d in (ROOT / "authoring").iterdir() if d.is_dir())
     stale, edited = [], []
     built = {}
+    record = built_record()
     for hw in hws:
         path, nb = build(hw)
         built[path] = dump(nb)
-        if not args.check and not args.force and edited_by_hand(path):
+        record[hw] = fingerprint(nb["cells"])
+        if not args.check and not args.force and edited_by_hand(path, hw):
             edited.append(str(path.relative_to(ROOT)))
     if edited:
         print("refusing to overwrite " + ", ".join(edited) + ": its cells were edited by hand since "
               "it was built from authoring/. Move the change into authoring/<hw>/*.nbsrc (or undo it "
               "with `git checkout -- <file>`), or overwrite it with `python tools/build_notebooks.py --force`.")
         return 1
+    built[ROOT / "authoring" / "built.json"] = json.dumps(dict(sorted(record.items())), indent=1) + "\n"
     for path, text in {**built, **student_files()}.items():
         if args.check:
             if not path.exists() or path.read_text() != text:

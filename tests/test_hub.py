@@ -377,6 +377,8 @@ def test_students_see_the_released_assignment(hub, cycle):
 
 def test_gradebook_points(hub, cycle):
     with _gradebook(hub) as gb:
+        got = {s: gb.find_submission(HW, s).score for s in cycle["expected"]}
+        Path("/tmp/hubdebug.txt").write_text(f"{got}\n{cycle['collect']}\n{cycle['autograde'].stdout}\n{cycle['autograde'].stderr}")
         for s, want in cycle["expected"].items():
             sub = gb.find_submission(HW, s)
             assert sub.score == pytest.approx(want, abs=1e-6), (s, sub.score, want)
@@ -457,6 +459,72 @@ def test_a_student_cannot_reach_anothers_work(hub, cycle):
     # The same commands work for the owner: the denials above are not a broken set-up.
     assert as_user(A, "cat", str(a_subs[0] / f"{HW}.ipynb"), check=False).returncode == 0
     assert as_user(hub.grader, "ls", str(course / "inbound"), check=False).returncode == 0
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _browser_why_not() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except Exception as e:  # noqa: BLE001
+        return f"Playwright for Python not importable ({e})"
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} missing (Debian package chromium; .ci/run installs it)"
+    return None
+
+
+def _logged_in_page(ctx, hub, user):
+    page = ctx.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(hub.url + "/hub/login", wait_until="domcontentloaded")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", hub.passwords[user])
+    page.click("#login_submit")
+    page.wait_for_url(re.compile(r".*/(hub/home|hub/spawn.*|user/.*)$"))
+    return page
+
+
+@pytest.mark.skipif(_browser_why_not() is not None, reason=str(_browser_why_not()))
+def test_browser_assignments_tab_and_formgrader(hub, cycle):
+    """A headless Chromium, a fresh profile per person: the student sees HW1 in the
+    Assignments panel of JupyterLab; the instructor sees every student's submission in
+    the formgrader service; the student is refused the formgrader."""
+    from playwright.sync_api import sync_playwright
+
+    A = hub.students["A"]
+    t = time.time()
+    with sync_playwright() as p:
+        def browser(name):
+            profile = hub.base / f"chromium-{name}"
+            return p.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, headless=True,
+                                                        args=CHROMIUM_FLAGS)
+
+        ctx = browser("student")
+        page = _logged_in_page(ctx, hub, A)
+        page.goto(f"{hub.url}/user/{A}/lab", wait_until="domcontentloaded")
+        page.get_by_text("Nbgrader", exact=True).first.click()
+        page.get_by_text("Assignment List").first.click()
+        panel = page.locator(".jp-Activity:visible", has_text="Released, downloaded, and submitted assignments")
+        panel.get_by_text(HW, exact=True).first.wait_for()
+        text = panel.inner_text()
+        assert COURSE_ID in text and HW in text, text[:2000]
+        page.screenshot(path=str(hub.base / "student-assignments.png"))
+        # a student's session does not open the formgrader service
+        r = page.goto(f"{hub.url}/services/{COURSE_ID}/formgrader/manage_submissions/{HW}")
+        assert r.status == 403 or "formgrader" not in page.url or A not in page.content(), page.url
+        ctx.close()
+
+        ctx = browser("instructor")
+        page = _logged_in_page(ctx, hub, hub.instructor)
+        page.goto(f"{hub.url}/services/{COURSE_ID}/formgrader/manage_submissions/{HW}", wait_until="domcontentloaded")
+        for s in hub.students.values():
+            page.get_by_text(s).first.wait_for()
+        page.screenshot(path=str(hub.base / "formgrader.png"))
+        ctx.close()
+    hub.times["browser: student Assignments tab, instructor formgrader"] = time.time() - t
 
 
 def test_cycle_times(hub, cycle):

@@ -1,4 +1,4 @@
-"""ResNet basic block and a ResNet for CIFAR-10 (000 P1, ResNet part).
+"""ResNet basic block and a ResNet for CIFAR-10 (000 P1, ResNet part): the judge half.
 
 Student API (torch modules):
     BasicBlock(in_channels, out_channels, stride=1)
@@ -10,18 +10,18 @@ Student API (torch modules):
         2*width, 4*width (the first block of stages 2 and 3 with stride 2); global average
         pooling; Linear(4*width -> num_classes). The default is ResNet-20.
 
-The probe builds the student's modules, lists their Conv2d / BatchNorm2d / Linear layers
-by walking ``modules()``, runs them (train mode: shapes and gradients; eval mode with
-random weights and BatchNorm statistics it sets itself) and returns plain data: the
-layers' weights, outputs, feature-map sizes. The judge builds its own reference
-modules (parameter counts), recomputes the block's output from the block's own weights
-with the reference wiring (every assignment of the student's layers to the reference
-layers of the same shape is tried, so module order and code style do not matter), and
-checks the residual behaviour: with every 3x3 conv of the residual branch zeroed (and
-BatchNorm an identity) a block must output ReLU(shortcut(x)), for an identity shortcut
-ReLU(x).
+The probe (``autograder/probes/hw2/resnet.py``) builds the student's modules, runs them
+and returns plain data: the layers' settings and weights, the outputs, the feature-map
+sizes. The judge here builds its own reference modules (parameter counts), recomputes
+the block's eval output from the block's own weights with the reference wiring (every
+assignment of the student's layers to the reference layers of the same shape is tried,
+so module order and code style do not matter), and checks the residual behaviour: with
+every 3x3 conv of the residual branch zeroed (and BatchNorm an identity) a block must
+output ReLU(shortcut(x)), for an identity shortcut ReLU(x).
 
-The helpers here (probe_block, judge_block, probe_net, ...) serve the ResNeXt items too.
+The judge helpers here (record_error, check_*, recompute_block, ...) serve the ResNeXt
+items too. The probe helpers that other homeworks' judges import from here (_layers,
+_randomize, _rng, _unused) are re-exported from the probe module.
 """
 from __future__ import annotations
 
@@ -32,10 +32,13 @@ from typing import Any
 import numpy as np
 
 from ..core import Bad, Fail, Item
+from ..probes.hw2.resnet import (BLOCK_CASES, BLOCK_KEY, NET_CASES, NET_KEY, _layers, _randomize, _rng,  # noqa: F401
+                                 _unused, alone_input, block_input, probe_resnet_block, probe_resnet_cifar)
+from .common import part, short
 
 TOL = 1e-4  # the student's modules run in float32, the references in float64
 MAX_CANDIDATES = 2000
-
+MAX_SHORTCUT_CANDIDATES = 16
 
 # --------------------------------------------------------------------------
 # Reference modules (judge side; built lazily so importing the registry needs no torch).
@@ -139,197 +142,6 @@ def call_text(name: str, args: tuple = (), kwargs: dict | None = None) -> str:
 
 
 # --------------------------------------------------------------------------
-# Probe helpers (child side). Everything returned is plain data.
-
-
-def _rng(seed: int, key: int, case: int, what: int) -> np.random.Generator:
-    return np.random.default_rng([seed, key, case, what])
-
-
-def block_input(seed: int, key: int, case: int, shape) -> np.ndarray:
-    """The block's input, float32 values; the same on both sides."""
-    return _rng(seed, key, case, 0).normal(0.0, 1.0, shape).astype(np.float32)
-
-
-def _layers(module):
-    import torch.nn as nn
-
-    convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
-    bns = [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)]
-    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
-    other = sorted({type(m).__name__ for m in module.modules()
-                    if not isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear))
-                    and any(v is not None for v in getattr(m, "_parameters", {}).values())})
-    return convs, bns, linears, other
-
-
-def _conv_info(c, weights: bool) -> dict:
-    info = {"kernel": [int(k) for k in c.kernel_size], "in": int(c.in_channels), "out": int(c.out_channels),
-            "stride": [int(s) for s in c.stride], "groups": int(c.groups), "bias": c.bias is not None,
-            "dilation": [int(d) for d in c.dilation]}
-    if weights:
-        info["w"] = c.weight.detach().clone()
-        info["b"] = None if c.bias is None else c.bias.detach().clone()
-    return info
-
-
-def _bn_info(b) -> dict:
-    get = lambda t: None if t is None else t.detach().clone()  # noqa: E731
-    return {"features": int(b.num_features), "eps": float(b.eps), "weight": get(b.weight), "bias": get(b.bias),
-            "mean": get(b.running_mean), "var": get(b.running_var)}
-
-
-def _unused(module) -> list[str]:
-    return [n for n, p in module.named_parameters() if p.requires_grad and p.grad is None][:4]
-
-
-def _describe_value(v) -> str:
-    return f"a {type(v).__name__}" if v is not None else "None"
-
-
-def _train_step(ns, module, x, rec: dict, key: str) -> None:
-    """Train-mode forward and backward: the output's shape and the parameters that got no gradient."""
-    import torch
-
-    module.train()
-    y = ns.guard(module, x.clone())
-    if isinstance(y, Bad):
-        rec[key] = y
-        return
-    if not torch.is_tensor(y):
-        rec[key] = Bad("type", f"forward returned {_describe_value(y)}, not a tensor")
-        return
-    rec[key] = list(y.shape)
-    rec[key + "_finite"] = bool(torch.isfinite(y).all()) if y.is_floating_point() else False
-    if y.requires_grad:
-        g = torch.randn(y.shape, dtype=y.dtype)
-        back = ns.guard(lambda: (y * g).sum().backward())
-        rec["backward"] = back if isinstance(back, Bad) else "ok"
-    else:
-        rec["backward"] = Bad("missing", "the output does not require grad (no autograd graph)")
-    rec["unused"] = _unused(module)
-
-
-def _randomize(module, rng: np.random.Generator) -> None:
-    """Random conv weights and BatchNorm parameters and statistics (eval mode then means something)."""
-    import torch
-
-    convs, bns, linears, _ = _layers(module)
-    with torch.no_grad():
-        for c in convs:
-            fan_in = max(1, c.weight[0].numel())
-            c.weight.copy_(torch.from_numpy(rng.normal(0.0, 1.0 / np.sqrt(fan_in), tuple(c.weight.shape))))
-            if c.bias is not None:
-                c.bias.copy_(torch.from_numpy(rng.normal(0.0, 0.1, tuple(c.bias.shape))))
-        for b in bns:
-            n = b.num_features
-            if b.weight is not None:
-                b.weight.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, n)))
-                b.bias.copy_(torch.from_numpy(rng.normal(0.0, 0.3, n)))
-            if b.running_mean is not None:
-                b.running_mean.copy_(torch.from_numpy(rng.normal(0.0, 0.3, n)))
-                b.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, n)))
-
-
-def probe_block(ns, name: str, args: tuple, xshape: tuple, seed: int, key: int, case: int) -> dict:
-    """Build one block and look at it: structure, shapes, eval output, zeroed-branch output."""
-    import torch
-    import torch.nn as nn
-
-    torch.manual_seed(seed + 7 * case)
-    blk = ns.call(name, *args)
-    if isinstance(blk, Bad):
-        return {"error": blk}
-    if not isinstance(blk, nn.Module):
-        return {"error": Bad("type", f"{name}(...) built {_describe_value(blk)}, not an nn.Module")}
-    rec: dict[str, Any] = {}
-    convs, bns, linears, other = _layers(blk)
-    rec["params"] = int(sum(p.numel() for p in blk.parameters()))
-    rec["other"] = other + [f"Linear({m.in_features}, {m.out_features})" for m in linears]
-    x = torch.from_numpy(block_input(seed, key, case, xshape))
-    _train_step(ns, blk, x, rec, "train_shape")
-
-    # Eval mode with random weights and statistics: the judge recomputes this output.
-    _randomize(blk, _rng(seed, key, case, 1))
-    blk.eval()
-    with torch.no_grad():
-        y = ns.guard(blk, x.clone())
-    rec["eval_out"] = y if (isinstance(y, Bad) or torch.is_tensor(y)) else Bad("type", f"forward returned {_describe_value(y)}")
-    rec["convs"] = [_conv_info(c, True) for c in convs]
-    rec["bns"] = [_bn_info(b) for b in bns]
-
-    # Grouped / kxk convs run alone on a fixed input (the ResNeXt judge splits them into paths).
-    alone = []
-    for i, c in enumerate(convs):
-        if tuple(c.kernel_size) != (1, 1):
-            z = torch.from_numpy(_rng(seed, key, case, 10 + i).normal(0.0, 1.0, (1, c.in_channels, 7, 6)).astype(np.float32))
-            with torch.no_grad():
-                alone.append(ns.guard(c, z))
-        else:
-            alone.append(None)
-    rec["alone"] = alone
-
-    # The residual test: every kxk conv zeroed, BatchNorm an identity -> ReLU(shortcut(x)).
-    with torch.no_grad():
-        for c in convs:
-            if tuple(c.kernel_size) != (1, 1):
-                c.weight.zero_()
-                if c.bias is not None:
-                    c.bias.zero_()
-        for b in bns:
-            if b.weight is not None:
-                b.weight.fill_(1.0)
-                b.bias.zero_()
-            if b.running_mean is not None:
-                b.running_mean.zero_()
-                b.running_var.fill_(1.0 - b.eps)
-        y0 = ns.guard(blk, x.clone())
-    rec["zeroed_out"] = y0 if (isinstance(y0, Bad) or torch.is_tensor(y0)) else Bad("type", f"forward returned {_describe_value(y0)}")
-    return rec
-
-
-def probe_net(ns, name: str, kwargs: dict, sizes: list, seed: int, key: int, case: int) -> dict:
-    """Build one network: parameters, layers, output shapes and the kxk convs' output sizes."""
-    import torch
-    import torch.nn as nn
-
-    torch.manual_seed(seed + 7 * case)
-    net = ns.call(name, **kwargs)
-    if isinstance(net, Bad):
-        return {"error": net}
-    if not isinstance(net, nn.Module):
-        return {"error": Bad("type", f"{name}(...) built {_describe_value(net)}, not an nn.Module")}
-    convs, bns, linears, other = _layers(net)
-    rec: dict[str, Any] = {
-        "params": int(sum(p.numel() for p in net.parameters())),
-        "convs": [_conv_info(c, False) for c in convs],
-        "bns": [[int(b.num_features), b.weight is not None] for b in bns],
-        "linears": [[int(m.in_features), int(m.out_features), m.bias is not None] for m in linears],
-        "other": other,
-    }
-    seen: list = []
-    hooks = []
-    for i, c in enumerate(convs):
-        if tuple(c.kernel_size) != (1, 1):
-            hooks.append(c.register_forward_hook(lambda m, inp, out, i=i: seen.append([i, *[int(s) for s in out.shape[-2:]]])))
-    for j, shape in enumerate(sizes):
-        x = torch.from_numpy(_rng(seed, key, case, 20 + j).normal(0.0, 1.0, shape).astype(np.float32))
-        seen.clear()
-        if j == 0:
-            _train_step(ns, net, x, rec, f"shape{j}")
-        else:
-            net.eval()
-            with torch.no_grad():
-                y = ns.guard(net, x)
-            rec[f"shape{j}"] = y if isinstance(y, Bad) else (list(y.shape) if torch.is_tensor(y) else
-                                                            Bad("type", f"forward returned {_describe_value(y)}, not a tensor"))
-        rec[f"maps{j}"] = [list(s) for s in seen]
-    for h in hooks:
-        h.remove()
-    return rec
-
-
-# --------------------------------------------------------------------------
 # Judge helpers (trusted side).
 
 
@@ -361,7 +173,7 @@ def check_train_shape(rec: dict, key: str, want: tuple, ctx: str, hint: str = ""
     if not isinstance(got, (list, tuple)):
         raise Fail(f"{ctx}: forward gave no tensor")
     if tuple(int(g) for g in got) != tuple(want):
-        raise Fail(f"{ctx}: output shape {tuple(got)}, expected {tuple(want)}{hint}")
+        raise Fail(f"{ctx}: output shape {short(tuple(got))}, expected {tuple(want)}{hint}")
     if rec.get(key + "_finite") is False:
         raise Fail(f"{ctx}: the output contains NaN or inf")
 
@@ -374,7 +186,7 @@ def check_gradients(rec: dict, ctx: str) -> None:
         raise Fail(f"{ctx}: backward through the output did not run")
     unused = _list(rec.get("unused"))
     if unused:
-        raise Fail(f"{ctx}: parameter(s) {', '.join(map(str, unused))} got no gradient: "
+        raise Fail(f"{ctx}: parameter(s) {short(', '.join(map(str, unused[:4])))} got no gradient: "
                    "a layer is defined in __init__ but not used in forward")
 
 
@@ -448,8 +260,8 @@ def _shape_text(convs: list) -> str:
     for c in convs:
         w = c.get("w")
         shape = tuple(w.shape) if isinstance(w, np.ndarray) else "?"
-        out.append(f"{shape}" + (f" groups={c.get('groups')}" if c.get("groups", 1) != 1 else ""))
-    return "[" + ", ".join(out) + "]"
+        out.append(f"{shape}" + (f" groups={short(c.get('groups'), 20)}" if c.get("groups", 1) != 1 else ""))
+    return short("[" + ", ".join(out) + "]", 200)
 
 
 def recompute_block(name: str, ref_args: tuple, rec: dict, x: np.ndarray, ctx: str, wiring: str) -> None:
@@ -473,7 +285,7 @@ def recompute_block(name: str, ref_args: tuple, rec: dict, x: np.ndarray, ctx: s
               f"{' (the 3x3 one grouped)' if any(m.groups > 1 for m in ref_convs) else ''} and "
               f"{len(ref_bns)} BatchNorm2d of sizes {[m.num_features for m in ref_bns]}")
     if other:
-        raise Fail(f"{ctx}: unexpected layers with parameters: {', '.join(map(str, other))}; {layout}")
+        raise Fail(f"{ctx}: unexpected layers with parameters: {short(', '.join(map(str, other)))}; {layout}")
     for b in bns:
         if b.get("mean") is None or not isinstance(b.get("mean"), np.ndarray):
             raise Fail(f"{ctx}: a BatchNorm2d keeps no running statistics (track_running_stats=False?); use nn.BatchNorm2d(n)")
@@ -481,7 +293,7 @@ def recompute_block(name: str, ref_args: tuple, rec: dict, x: np.ndarray, ctx: s
     bn_sets = _candidates(ref_bns, bns, lambda m: m.num_features, lambda b: int(b.get("features", -1)))
     if conv_sets is None or bn_sets is None:
         raise Fail(f"{ctx}: its layers do not match the block: {layout}; found conv weights {_shape_text(convs)} "
-                   f"and BatchNorm2d of sizes {[b.get('features') for b in bns]}")
+                   f"and BatchNorm2d of sizes {short([b.get('features') for b in bns], 120)}")
     got_arr = _as_array(got, f"{ctx}: eval-mode output")
     xt = torch.from_numpy(x.astype(np.float64))
     best = np.inf
@@ -538,7 +350,7 @@ def check_zeroed_branch(rec: dict, x: np.ndarray, stride: int, projection: bool,
         expl = "ReLU(x) (identity shortcut)"
     else:
         want_list = []
-        for c in _list(rec.get("convs")):
+        for c in _list(rec.get("convs"))[:MAX_SHORTCUT_CANDIDATES]:
             w = c.get("w") if isinstance(c, dict) else None
             if isinstance(w, np.ndarray) and w.ndim == 4 and w.shape[1:] == (cin, 1, 1):
                 b = c.get("b")
@@ -574,7 +386,7 @@ def check_projection(rec: dict, cin: int, cout: int, stride: int, ctx: str) -> N
             raise Fail(f"{ctx}: the shape changes (in={cin}, out={cout}, stride={stride}), so the shortcut must be one "
                        f"1x1 conv {cin}->{cout} with stride {stride} + BatchNorm; found {len(proj)} such convs")
         if proj[0].get("stride") != [stride, stride]:
-            raise Fail(f"{ctx}: the projection shortcut's 1x1 conv has stride {tuple(proj[0].get('stride') or ())}, expected {stride}")
+            raise Fail(f"{ctx}: the projection shortcut's 1x1 conv has stride {short(tuple(proj[0].get('stride') or ()))}, expected {stride}")
     elif proj:
         raise Fail(f"{ctx}: in == out and stride 1, so the shortcut must be the identity (no 1x1 projection conv)")
 
@@ -582,26 +394,7 @@ def check_projection(rec: dict, cin: int, cout: int, stride: int, ctx: str) -> N
 # --------------------------------------------------------------------------
 # hw2.resnet_block
 
-# (in, out, stride, input shape). The notebook shows (16, 16, 1) and (16, 32, 2) on 32x32.
-BLOCK_CASES = [
-    (8, 8, 1, (2, 8, 10, 10)),     # identity shortcut
-    (6, 12, 2, (3, 6, 9, 11)),     # projection (channels and stride), odd sizes
-    (5, 7, 1, (2, 5, 8, 8)),       # projection from the channels alone
-    (12, 12, 2, (2, 12, 12, 7)),   # projection from the stride alone
-    (4, 4, 1, (1, 4, 5, 6)),       # identity, batch of one
-]
-BLOCK_KEY = 10
 BASIC_WIRING = "conv3x3(stride)-BN-ReLU-conv3x3-BN + shortcut, then ReLU,"
-
-
-def probe_resnet_block(ns, seed):
-    out = {}
-    for case, (cin, cout, stride, xshape) in enumerate(BLOCK_CASES):
-        try:
-            out[case] = probe_block(ns, "BasicBlock", (cin, cout, stride), xshape, seed, BLOCK_KEY, case)
-        except Exception as e:  # an odd module the probe could not handle
-            out[case] = {"error": Bad("error", f"{type(e).__name__} while probing the block: {str(e)[:150]}")}
-    return out
 
 
 def judge_resnet_block(out, seed, ck):
@@ -613,20 +406,20 @@ def judge_resnet_block(out, seed, ck):
         projection = stride != 1 or cin != cout
         ho, wo = out_size(xshape[2], stride), out_size(xshape[3], stride)
         x = block_input(seed, BLOCK_KEY, case, xshape)
-        with ck.part("output shape", 2 / n):
+        with part(ck, "`BasicBlock` output shape", 2 / n, ctx):
             record_error(rec, ctx)
             check_train_shape(rec, "train_shape", (xshape[0], cout, ho, wo), f"{ctx} on input {xshape}",
                               "" if stride == 1 else f" (stride {stride}: out size = (in - 1) // {stride} + 1)")
-        with ck.part("shortcut", 1.5 / n):
+        with part(ck, "`BasicBlock` shortcut", 1.5 / n, ctx):
             record_error(rec, ctx)
             check_projection(rec, cin, cout, stride, ctx)
-        with ck.part("parameters", 1.5 / n):
+        with part(ck, "`BasicBlock` parameters", 1.5 / n, ctx):
             record_error(rec, ctx)
             check_param_count(rec, reference_param_count("BasicBlock", cin, cout, stride), ctx)
-        with ck.part("residual", 1.5 / n):
+        with part(ck, "`BasicBlock` residual", 1.5 / n, ctx):
             record_error(rec, ctx)
             check_zeroed_branch(rec, x, stride, projection, ctx)
-        with ck.part("forward", 1.5 / n):
+        with part(ck, "`BasicBlock` forward", 1.5 / n, ctx):
             record_error(rec, ctx)
             check_gradients(rec, ctx)
             recompute_block("BasicBlock", (cin, cout, stride), rec, x, ctx, BASIC_WIRING)
@@ -635,25 +428,7 @@ def judge_resnet_block(out, seed, ck):
 # --------------------------------------------------------------------------
 # hw2.resnet_cifar
 
-# (kwargs, input shapes: the first runs in train mode with a backward, the rest in eval mode)
-NET_CASES = [
-    ({}, [(2, 3, 32, 32), (1, 3, 24, 40)]),
-    ({"num_blocks": (1, 1, 1), "num_classes": 7, "width": 8}, [(2, 3, 32, 32), (2, 3, 36, 28)]),
-    ({"num_blocks": (2, 1, 3), "num_classes": 5, "width": 4}, [(3, 3, 20, 20)]),
-    ({"num_blocks": (1, 2, 1), "num_classes": 3, "width": 12}, [(2, 3, 16, 24)]),
-]
-NET_KEY = 11
 RESNET_DEFAULTS = {"num_blocks": (3, 3, 3), "num_classes": 10, "width": 16}
-
-
-def probe_resnet_cifar(ns, seed):
-    out = {}
-    for case, (kwargs, sizes) in enumerate(NET_CASES):
-        try:
-            out[case] = probe_net(ns, "ResNetCIFAR", kwargs, sizes, seed, NET_KEY, case)
-        except Exception as e:
-            out[case] = {"error": Bad("error", f"{type(e).__name__} while probing the network: {str(e)[:150]}")}
-    return out
 
 
 def _map_counts(maps: list) -> dict:
@@ -678,7 +453,7 @@ def check_downsampling(rec: dict, sizes: list, per_stage: list, ctx: str) -> Non
             want[size] = want.get(size, 0) + n
         got = _map_counts(_list(rec.get(f"maps{j}")))
         if got != want:
-            raise Fail(f"{ctx} on a {h}x{w} input: the 3x3 convs' feature maps are {_fmt_counts(got)} (size: number of convs), "
+            raise Fail(f"{ctx} on a {h}x{w} input: the 3x3 convs' feature maps are {short(_fmt_counts(got), 160)} (size: number of convs), "
                        f"expected {_fmt_counts(want)}: the first block of stages 2 and 3 has stride 2, "
                        f"so the network downsamples by 4 overall")
 
@@ -699,14 +474,14 @@ def judge_resnet_cifar(out, seed, ck):
         full = {**RESNET_DEFAULTS, **kwargs}
         ctx = call_text("ResNetCIFAR", (), kwargs)
         nb, width, classes = full["num_blocks"], full["width"], full["num_classes"]
-        with ck.part("output", 1.5 / n):
+        with part(ck, "`ResNetCIFAR` output", 1.5 / n, ctx):
             record_error(rec, ctx)
             judge_net_output(rec, sizes, classes, ctx)
-        with ck.part("parameters", 1.5 / n):
+        with part(ck, "`ResNetCIFAR` parameters", 1.5 / n, ctx):
             record_error(rec, ctx)
             hint = " (ResNet-20)" if not kwargs else ""
             check_param_count(rec, reference_param_count("ResNetCIFAR", **full), ctx + hint)
-        with ck.part("residual units", 1.5 / n):
+        with part(ck, "`ResNetCIFAR` residual units", 1.5 / n, ctx):
             record_error(rec, ctx)
             convs = [c for c in _list(rec.get("convs")) if isinstance(c, dict)]
             n3 = sum(1 for c in convs if c.get("kernel") == [3, 3])
@@ -718,12 +493,12 @@ def judge_resnet_cifar(out, seed, ck):
             want1 = sorted([[width, 2 * width], [2 * width, 4 * width]])
             got1 = sorted([[c.get("in"), c.get("out")] for c in n1])
             if got1 != want1:
-                raise Fail(f"{ctx}: 1x1 projection convs {got1} (in, out), expected {want1}: a projection only "
+                raise Fail(f"{ctx}: 1x1 projection convs {short(got1, 120)} (in, out), expected {want1}: a projection only "
                            f"in the first block of stages 2 and 3 (widths {width}, {2 * width}, {4 * width})")
             lin = [m[:2] for m in _list(rec.get("linears")) if isinstance(m, (list, tuple))]
             if lin != [[4 * width, classes]]:
-                raise Fail(f"{ctx}: Linear layers {lin} (in, out), expected one Linear({4 * width}, {classes})")
-        with ck.part("downsampling", 1.5 / n):
+                raise Fail(f"{ctx}: Linear layers {short(lin, 120)} (in, out), expected one Linear({4 * width}, {classes})")
+        with part(ck, "`ResNetCIFAR` downsampling", 1.5 / n, ctx):
             record_error(rec, ctx)
             check_downsampling(rec, sizes, [1 + 2 * nb[0], 2 * nb[1], 2 * nb[2]], ctx)
 

@@ -18,38 +18,24 @@ convolutions, path g reading input channels [g*d, (g+1)*d) with the weight rows 
 the same slice, recomputed here with C calls of ``F.conv2d``. A block with
 ``groups=1`` (a dense bottleneck) or ``groups=bottleneck_width`` has the same output
 shapes and fails. The machinery shared with the ResNet items lives in ``resnet.py``.
+
+This is the judge half; the probe half (building and running the student's modules)
+is ``autograder/probes/hw2/resnext.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..core import Bad, Fail, Item
-from .resnet import (TOL, _as_array, _list, _rng, block_input, call_text, check_downsampling, check_gradients,
-                     check_param_count, check_projection, check_train_shape, check_zeroed_branch, judge_net_output,
-                     out_size, probe_block, probe_net, recompute_block, record_error, reference_param_count)
+from ..probes.hw2.resnet import alone_input, block_input
+from ..probes.hw2.resnext import (BLOCK_CASES, BLOCK_KEY, NET_CASES, NET_KEY, probe_resnext_block,  # noqa: F401
+                                  probe_resnext_cifar)
+from .common import part, short
+from .resnet import (TOL, _as_array, _list, call_text, check_downsampling, check_gradients, check_param_count,
+                     check_projection, check_train_shape, check_zeroed_branch, judge_net_output, out_size,
+                     recompute_block, record_error, reference_param_count)
 
-# (in, out, cardinality, bottleneck_width, stride, input shape). Cardinality != bottleneck
-# width everywhere, so that groups=bottleneck_width cannot pass by accident.
-# The notebook shows (64, 64, 8, 4) and (64, 128, 8, 8, stride 2) on 32x32.
-BLOCK_CASES = [
-    (16, 16, 4, 2, 1, (2, 16, 8, 8)),      # identity shortcut, D = 8
-    (8, 24, 2, 6, 2, (2, 8, 9, 7)),        # projection, odd sizes, D = 12
-    (12, 20, 8, 3, 1, (2, 12, 6, 6)),      # projection from the channels alone, D = 24
-    (24, 24, 3, 4, 2, (2, 24, 10, 10)),    # projection from the stride alone, D = 12
-    (32, 32, 8, 2, 1, (1, 32, 5, 5)),      # identity, batch of one, D = 16
-]
-BLOCK_KEY = 20
 WIRING = "conv1x1-BN-ReLU-grouped conv3x3(stride)-BN-ReLU-conv1x1-BN + shortcut, then ReLU,"
-
-
-def probe_resnext_block(ns, seed):
-    out = {}
-    for case, (cin, cout, c, d, stride, xshape) in enumerate(BLOCK_CASES):
-        try:
-            out[case] = probe_block(ns, "ResNeXtBlock", (cin, cout, c, d, stride), xshape, seed, BLOCK_KEY, case)
-        except Exception as e:  # an odd module the probe could not handle
-            out[case] = {"error": Bad("error", f"{type(e).__name__} while probing the block: {str(e)[:150]}")}
-    return out
 
 
 def separate_paths(z: np.ndarray, w: np.ndarray, cardinality: int, stride: int) -> np.ndarray:
@@ -82,9 +68,9 @@ def check_grouped_conv(rec: dict, seed: int, case: int, cardinality: int, width:
                    f"with groups={cardinality} ({paths})")
     i, c = big[0]
     if c.get("kernel") != [3, 3]:
-        raise Fail(f"{ctx}: the middle conv has a {tuple(c.get('kernel') or ())} kernel, expected 3x3")
+        raise Fail(f"{ctx}: the middle conv has a {short(tuple(c.get('kernel') or ()))} kernel, expected 3x3")
     if c.get("groups") != cardinality:
-        raise Fail(f"{ctx}: the 3x3 conv has groups={c.get('groups')}, expected groups=cardinality={cardinality} "
+        raise Fail(f"{ctx}: the 3x3 conv has groups={short(c.get('groups'))}, expected groups=cardinality={cardinality} "
                    f"({paths}); the output shape is the same either way, but it is another network")
     w = _as_array(c.get("w"), f"{ctx}: the 3x3 conv's weight")
     if w.shape != (dd, width, 3, 3):
@@ -92,17 +78,17 @@ def check_grouped_conv(rec: dict, seed: int, case: int, cardinality: int, width:
                    f"D = cardinality * bottleneck_width = {dd} channels in and out, each output seeing its own "
                    f"group of d = {width} input channels")
     if c.get("stride") != [stride, stride]:
-        raise Fail(f"{ctx}: the grouped 3x3 conv has stride {tuple(c.get('stride') or ())}, expected {stride} "
+        raise Fail(f"{ctx}: the grouped 3x3 conv has stride {short(tuple(c.get('stride') or ()))}, expected {stride} "
                    f"(ResNeXt downsamples in the 3x3 conv)")
     alone = _list(rec.get("alone"))
     got = alone[i] if i < len(alone) else None
     if isinstance(got, Bad):
         raise Fail(got.describe(f"{ctx}: running the 3x3 conv alone"))
     got = _as_array(got, f"{ctx}: the 3x3 conv's output")
-    z = _rng(seed, BLOCK_KEY, case, 10 + i).normal(0.0, 1.0, (1, dd, 7, 6)).astype(np.float32)
+    z = alone_input(seed, BLOCK_KEY, case, i, dd)
     want = separate_paths(z, w, cardinality, stride)
     if got.shape != want.shape:
-        raise Fail(f"{ctx}: the 3x3 conv maps a (1, {dd}, 7, 6) input to {got.shape}, expected {want.shape} "
+        raise Fail(f"{ctx}: the 3x3 conv maps a {z.shape} input to {got.shape}, expected {want.shape} "
                    f"(padding 1, stride {stride})")
     err = float(np.max(np.abs(want - got))) / max(float(np.max(np.abs(want) + np.abs(got))), 1e-12)
     if err > TOL:
@@ -120,22 +106,22 @@ def judge_resnext_block(out, seed, ck):
         projection = stride != 1 or cin != cout
         ho, wo = out_size(xshape[2], stride), out_size(xshape[3], stride)
         x = block_input(seed, BLOCK_KEY, case, xshape)
-        with ck.part("output shape", 2 / n):
+        with part(ck, "`ResNeXtBlock` output shape", 2 / n, ctx):
             record_error(rec, ctx)
             check_train_shape(rec, "train_shape", (xshape[0], cout, ho, wo), f"{ctx} on input {xshape}")
-        with ck.part("parameters", 2 / n):
+        with part(ck, "`ResNeXtBlock` parameters", 2 / n, ctx):
             record_error(rec, ctx)
             check_param_count(rec, reference_param_count("ResNeXtBlock", *args), ctx,
                               f" (D = {c}*{d} = {c * d}: in*D + 9*D*d + D*out conv weights, 2 per BatchNorm channel"
                               f"{', a projection' if projection else ''})")
-        with ck.part("grouped conv", 3 / n):
+        with part(ck, "`ResNeXtBlock` grouped conv", 3 / n, ctx):
             record_error(rec, ctx)
             check_grouped_conv(rec, seed, case, c, d, stride, ctx)
-        with ck.part("shortcut", 1.5 / n):
+        with part(ck, "`ResNeXtBlock` shortcut", 1.5 / n, ctx):
             record_error(rec, ctx)
             check_projection(rec, cin, cout, stride, ctx)
             check_zeroed_branch(rec, x, stride, projection, ctx)
-        with ck.part("forward", 1.5 / n):
+        with part(ck, "`ResNeXtBlock` forward", 1.5 / n, ctx):
             record_error(rec, ctx)
             check_gradients(rec, ctx)
             recompute_block("ResNeXtBlock", args, rec, x, ctx, WIRING)
@@ -144,27 +130,7 @@ def judge_resnext_block(out, seed, ck):
 # --------------------------------------------------------------------------
 # hw2.resnext_cifar
 
-NET_CASES = [
-    ({}, [(2, 3, 32, 32), (1, 3, 24, 40)]),
-    ({"num_blocks": (1, 2, 1), "cardinality": 4, "bottleneck_width": 2, "num_classes": 10, "width": 16},
-     [(2, 3, 32, 32), (2, 3, 20, 28)]),
-    ({"num_blocks": (2, 1, 1), "cardinality": 2, "bottleneck_width": 3, "num_classes": 100, "width": 8},
-     [(3, 3, 16, 16)]),
-    ({"num_blocks": (1, 1, 2), "cardinality": 6, "bottleneck_width": 1, "num_classes": 20, "width": 12},
-     [(2, 3, 24, 24)]),
-]
-NET_KEY = 21
 DEFAULTS = {"num_blocks": (1, 1, 1), "cardinality": 8, "bottleneck_width": 4, "num_classes": 100, "width": 64}
-
-
-def probe_resnext_cifar(ns, seed):
-    out = {}
-    for case, (kwargs, sizes) in enumerate(NET_CASES):
-        try:
-            out[case] = probe_net(ns, "ResNeXtCIFAR", kwargs, sizes, seed, NET_KEY, case)
-        except Exception as e:
-            out[case] = {"error": Bad("error", f"{type(e).__name__} while probing the network: {str(e)[:150]}")}
-    return out
 
 
 def judge_resnext_cifar(out, seed, ck):
@@ -176,26 +142,26 @@ def judge_resnext_cifar(out, seed, ck):
         ctx = call_text("ResNeXtCIFAR", (), kwargs)
         nb, width, classes, card, bw = (full["num_blocks"], full["width"], full["num_classes"],
                                         full["cardinality"], full["bottleneck_width"])
-        with ck.part("output", 1.5 / n):
+        with part(ck, "`ResNeXtCIFAR` output", 1.5 / n, ctx):
             record_error(rec, ctx)
             judge_net_output(rec, sizes, classes, ctx)
-        with ck.part("parameters", 1.5 / n):
+        with part(ck, "`ResNeXtCIFAR` parameters", 1.5 / n, ctx):
             record_error(rec, ctx)
             check_param_count(rec, reference_param_count("ResNeXtCIFAR", **full), ctx)
-        with ck.part("grouped convs", 1.5 / n):
+        with part(ck, "`ResNeXtCIFAR` grouped convs", 1.5 / n, ctx):
             record_error(rec, ctx)
             convs = [c for c in _list(rec.get("convs")) if isinstance(c, dict)]
             big = [c for c in convs if c.get("kernel") != [1, 1]]
             groups = [c.get("groups") for c in big]
             want_groups = sorted([1] + [card] * sum(nb))
             if sorted(g if isinstance(g, int) else -1 for g in groups) != want_groups:
-                raise Fail(f"{ctx}: the 3x3 convs have groups {groups}; expected the stem (groups 1) and one 3x3 conv "
+                raise Fail(f"{ctx}: the 3x3 convs have groups {short(groups, 120)}; expected the stem (groups 1) and one 3x3 conv "
                            f"with groups=cardinality={card} in each of the {sum(nb)} ResNeXt blocks")
             want = sorted([(3, width, 1)] + [(card * bw * 2 ** i, card * bw * 2 ** i, card)
                                              for i, k in enumerate(nb) for _ in range(k)])
             got = sorted((c.get("in"), c.get("out"), c.get("groups")) for c in big)
             if got != want:
-                raise Fail(f"{ctx}: 3x3 convs (in, out, groups) {got}, expected {want}: stage i has bottleneck "
+                raise Fail(f"{ctx}: 3x3 convs (in, out, groups) {short(got, 160)}, expected {want}: stage i has bottleneck "
                            f"width bottleneck_width * 2**i, so D = {card}*{bw}*2**i")
             n1 = sum(1 for c in convs if c.get("kernel") == [1, 1])
             if n1 != 2 * sum(nb) + 2:
@@ -203,8 +169,8 @@ def judge_resnext_cifar(out, seed, ck):
                            f"projections of stages 2 and 3)")
             lin = [m[:2] for m in _list(rec.get("linears")) if isinstance(m, (list, tuple))]
             if lin != [[4 * width, classes]]:
-                raise Fail(f"{ctx}: Linear layers {lin} (in, out), expected one Linear({4 * width}, {classes})")
-        with ck.part("downsampling", 1.5 / n):
+                raise Fail(f"{ctx}: Linear layers {short(lin, 120)} (in, out), expected one Linear({4 * width}, {classes})")
+        with part(ck, "`ResNeXtCIFAR` downsampling", 1.5 / n, ctx):
             record_error(rec, ctx)
             check_downsampling(rec, sizes, [1 + nb[0], nb[1], nb[2]], ctx)
 

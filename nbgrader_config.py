@@ -31,19 +31,23 @@ from nbgrader.converters.autograde import Autograde as _Autograde  # noqa: E402
 from autograder.nbgrader_engine import autograde_preprocessors  # noqa: E402
 
 c.Autograde.autograde_preprocessors = autograde_preprocessors(
-    _Autograde.class_traits()["autograde_preprocessors"].default_value)
+    _Autograde.class_traits()["autograde_preprocessors"].default())
 
 # Kernels still run where a person runs a notebook (nbgrader validate, the source
 # notebooks' hidden-test cells): give a cell that grades the whole notebook room.
 c.Execute.timeout = 600
 c.Execute.interrupt_on_timeout = True
 
-# Feedback must never show the hidden tests.
+# Feedback must never show the hidden tests. FeedbackSummary puts a table at the top
+# of each page (task, points, the grader's reason, the written answers once graded)
+# and FeedbackExporter names the tasks in the page's index (autograder/feedback.py).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "autograder.feedback.FeedbackSummary",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.GenerateFeedback.exporter_class = "autograder.feedback.FeedbackExporter"
 
 # The kernels nbgrader starts import the graders from this folder.
 os.environ["PYTHONPATH"] = ROOT + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")

@@ -60,9 +60,21 @@ def _run_grader(data: bytes, path: str, assignment: str) -> dict:
 
 
 def grade(item_id: str) -> float:
-    """Grade one item of the notebook this kernel is running; returns its points."""
+    """Grade one item of the notebook this kernel is running; returns its points.
+
+    Under ``nbgrader autograde`` no kernel should run at all: the course's
+    ``nbgrader_config.py`` swaps nbgrader's Execute for the sealed engine
+    (:mod:`autograder.nbgrader_engine`). If a kernel runs this cell during autograde
+    anyway, the configuration did not load, and the student's own code shares this
+    kernel: the cell refuses (0 points, saying why) rather than give a grade the
+    student's code could have forged."""
     assignment = item_id.split(".", 1)[0]
     max_points = None
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        print(f"{item_id}: 0 points. Not graded: nbgrader autograde executed the notebook in a kernel, so the "
+              "course's nbgrader_config.py (which grades with the sealed engine instead) was not loaded; "
+              "tell the course staff.")
+        return 0.0
     try:
         from .core import get_assignment
 

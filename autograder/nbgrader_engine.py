@@ -19,6 +19,7 @@ import re
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
+from traitlets import Bool
 
 from .core import ASSIGNMENT_MODULES, get_assignment
 
@@ -76,7 +77,12 @@ def _set_outputs(cell, text: str, points: float | None) -> None:
 
 
 class SealedAutograde(Preprocessor):
-    """Grades the notebook with the sealed engine and writes the test cells' outputs."""
+    """Grades the notebook with the sealed engine and writes the test cells' outputs.
+
+    Always enabled (nbconvert preprocessors are off by default, and a test cell left
+    without output is full marks to nbgrader)."""
+
+    enabled = Bool(True)
 
     def preprocess(self, nb, resources):
         from . import notebook as nbmod

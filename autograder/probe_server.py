@@ -447,6 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     os.chmod(base, 0o711)  # a child without a private root works in base/w<pid>, its own
     ctx = {"plan": isolate.plan(base), "namespaces": True, "userns": bool(ban.get("userns"))}
     os.chdir("/")
+    import gc
+
+    gc.collect()
+    gc.freeze()  # the warm objects stay out of the children's collections: fewer pages copied per fork
     sock.send(json.dumps({"ready": True, "pid": os.getpid(), "ban": ban, "warmed": warmed,
                           "ns": {n: os.stat(f"/proc/self/ns/{n}").st_ino for n in ("ipc", "net", "pid", "mnt")},
                           "base": base}).encode())

@@ -39,6 +39,7 @@ class Job:
     assignment: str
     path: Path
     refused: str = ""  # why this entry is not graded (a symbolic link, outside the folder...)
+    root: Path | None = None  # the submissions folder; the path is opened below it, no link followed
 
     @property
     def key(self) -> str:
@@ -68,7 +69,7 @@ def discover(submissions: Path, assignments: list[str] | None = None) -> list[Jo
             if stat.S_ISLNK(st.st_mode) and _SAFE_NAME.match(name):
                 for hw in wanted:
                     jobs.append(Job(name, hw, student_dir / hw / get_assignment(hw).notebook,
-                                    f"{name} is a symbolic link, not a folder: refused"))
+                                    f"{name} is a symbolic link, not a folder: refused", submissions))
             continue
         if not _SAFE_NAME.match(name):
             continue  # nbgrader's own folders (.ipynb_checkpoints) and odd names
@@ -95,29 +96,50 @@ def discover(submissions: Path, assignments: list[str] | None = None) -> list[Jo
                     why = f"{nb.name} is outside the submissions folder: refused"
             else:
                 continue
-            jobs.append(Job(name, hw, nb, why))
+            jobs.append(Job(name, hw, nb, why, submissions))
     return jobs
 
 
 def read_submission(job: Job) -> bytes:
-    """The notebook's bytes (bounded, no link followed); NotebookError otherwise."""
-    from .notebook import NotebookError, read_bounded
+    """The notebook's bytes: opened component by component below the submissions
+    folder, none of them a symbolic link, regular, bounded; NotebookError otherwise."""
+    from .notebook import MAX_NOTEBOOK_BYTES, NotebookError, read_bounded
 
     if job.refused:
         raise NotebookError(job.refused)
-    return read_bounded(job.path)
+    if job.root is None:
+        return read_bounded(job.path)
+    parts = job.path.relative_to(job.root).parts
+    fd = os.open(job.root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[:-1]:
+            try:
+                nxt = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError:
+                raise NotebookError(f"{job.student}/{job.assignment}: {part} is not a folder (a symbolic link?): refused") from None
+            os.close(fd)
+            fd = nxt
+        try:
+            nfd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+        except OSError as e:
+            raise NotebookError(f"cannot read {parts[-1]}: {e.strerror or e} (a symbolic link?)") from None
+        return read_bounded(f"/proc/self/fd/{nfd}", MAX_NOTEBOOK_BYTES, name=parts[-1], fd=nfd)
+    finally:
+        os.close(fd)
 
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256(path: Path) -> str:
-    """The SHA-256 of a submission file ("" where it is refused or unreadable)."""
+def sha256(job_or_path) -> str:
+    """The SHA-256 of a submission ("" where it is refused or unreadable)."""
     from .notebook import NotebookError, read_bounded
 
     try:
-        return sha256_bytes(read_bounded(path))
+        if isinstance(job_or_path, Job):
+            return sha256_bytes(read_submission(job_or_path))
+        return sha256_bytes(read_bounded(job_or_path))
     except (NotebookError, OSError):
         return ""
 
@@ -134,7 +156,7 @@ def is_done(out: Path, job: Job) -> bool:
         digest = json.loads(p.read_text()).get("sha256")
     except (OSError, ValueError, AttributeError):
         return False
-    return bool(digest) and digest == sha256(job.path)
+    return bool(digest) and digest == sha256(job)
 
 
 def write_atomic(path: Path, data: dict) -> None:

@@ -82,23 +82,26 @@ def read_notebook(path: str | Path, data: bytes | None = None) -> dict:
     return nb
 
 
-def read_bounded(path: Path, limit: int = MAX_NOTEBOOK_BYTES) -> bytes:
-    """The bytes of a regular file, never following a symbolic link, at most ``limit``."""
+def read_bounded(path, limit: int = MAX_NOTEBOOK_BYTES, name: str | None = None, fd: int | None = None) -> bytes:
+    """The bytes of a regular file, never following a symbolic link in its last
+    component, at most ``limit`` (``fd``: a descriptor already opened; it is closed)."""
     import os
     import stat
 
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as e:
-        if e.errno == 40:  # ELOOP: the last component is a symbolic link
-            raise NotebookError(f"{path.name} is a symbolic link, not a notebook file; submit the file itself") from None
-        raise NotebookError(f"cannot read {path.name}: {e.strerror or e}") from None
+    name = name or Path(path).name
+    if fd is None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as e:
+            if e.errno == 40:  # ELOOP: the last component is a symbolic link
+                raise NotebookError(f"{name} is a symbolic link, not a notebook file; submit the file itself") from None
+            raise NotebookError(f"cannot read {name}: {e.strerror or e}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise NotebookError(f"{path.name} is not a regular file")
+            raise NotebookError(f"{name} is not a regular file")
         if st.st_size > limit:
-            raise NotebookError(f"{path.name} is {st.st_size / 2**20:.0f} MB, over the {limit // 2**20} MB limit for a "
+            raise NotebookError(f"{name} is {st.st_size / 2**20:.0f} MB, over the {limit // 2**20} MB limit for a "
                                 "notebook; clear the outputs (Edit > Clear All Outputs) and submit again")
         chunks, left = [], limit + 1
         while left > 0:

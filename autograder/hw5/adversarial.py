@@ -93,7 +93,7 @@ def judge_visualization(out, seed, ck):
     out = out if isinstance(out, dict) else {}
     fn = "class_visualization"
     model = toy_net()
-    imgs, why = {}, {}
+    imgs = {}
     for call, (_, size, steps, lr, l2, jitter, s) in enumerate(VIS_CALLS):
         if call == 1 or call == 2:
             continue
@@ -103,7 +103,6 @@ def judge_visualization(out, seed, ck):
         rec = out.get(call) if isinstance(out.get(call), dict) else {"img": Bad("missing", "no result")}
         img, failed = attempt(where, _image, rec.get("img"), size, ctx)
         if failed:
-            why[call] = failed
             with ck.part(f"{fn}: image", 5.0):
                 raise Fail(failed)
             continue
@@ -128,7 +127,8 @@ def judge_visualization(out, seed, ck):
     where = f"`{fn}` ({_vis_ctx(seed, 2)}, against the same call with l2_reg={VIS_L2})"
     with part(ck, f"{fn}: L2 regularization", 1.5, where):
         if 0 not in imgs:
-            raise Fail(f"`{fn}`: the L2 term could not be checked: {why.get(0, 'no image')}")
+            raise Fail(f"`{fn}`: the L2 term could not be checked, the call with l2_reg={VIS_L2} gave no usable "
+                       f"image (see above)")
         rec = out.get(2) if isinstance(out.get(2), dict) else {"img": Bad("missing", "no result")}
         free = _image(rec.get("img"), size, _vis_ctx(seed, 2))
         n_reg, n_free = float(np.linalg.norm(imgs[0])), float(np.linalg.norm(free))
@@ -137,9 +137,11 @@ def judge_visualization(out, seed, ck):
                        f"is {n_free:.3g} ({_vis_ctx(seed, 0)}); the objective must subtract l2_reg * ||I||^2")
     where = f"`{fn}` (the same call twice: {_vis_ctx(seed, 0)}, the same seed argument)"
     with part(ck, f"{fn}: reproducible with the seed", 0.5, where):
+        if 0 not in imgs:
+            raise Fail(f"`{fn}`: reproducibility could not be checked, the first call gave no usable image (see above)")
         rec = out.get(1) if isinstance(out.get(1), dict) else {"img": Bad("missing", "no result")}
         again = _image(rec.get("img"), size, _vis_ctx(seed, 1))
-        if 0 not in imgs or np.max(np.abs(again - imgs[0])) > 1e-5:
+        if np.max(np.abs(again - imgs[0])) > 1e-5:
             raise Fail(f"`{fn}`: two calls with the same seed argument gave different images ({_vis_ctx(seed, 0)}); "
                        "draw the start and the jitter from torch.Generator().manual_seed(seed)")
 

@@ -51,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="start a dask-jobqueue SLURMCluster of JOBS jobs (configured in ~/.config/dask/jobqueue.yaml) and grade on it")
     b.add_argument("--no-progress", action="store_true")
     sub.add_parser("worker", help=argparse.SUPPRESS)
+    from . import aftercli  # after grading: report, similarity (issue 16)
+
+    aftercli.add_parsers(sub)
     args = p.parse_args(argv)
+    if args.cmd in aftercli.COMMANDS:
+        return aftercli.main(args)
 
     if args.cmd == "worker":
         from .batch import worker_main
@@ -97,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: gradebook {args.gradebook}: {e}", file=sys.stderr)
                 return 1
             print(f"gradebook {args.gradebook}: {n} submissions stored")
+        from .report import after_grading
+
+        print(after_grading(out))
         return 0
 
     if args.cmd == "list":

@@ -14,8 +14,8 @@ belongs to one image: (N, H, W) and (N, 1, H, W) are both fine):
         i.e. F.binary_cross_entropy_with_logits(logits, targets, pos_weight=...), written
         stably (log-sigmoid / log-sum-exp): logits of +-300 must give finite, exact values.
 
-The probe calls them on float32 tensors it builds from the seed; the judge recomputes
-everything in float64 from the formulas above (torch autograd for the gradients and
+The probe (``autograder/probes/hw4/losses.py``) calls them on float32 tensors it builds
+from the seed; the judge recomputes everything in float64 from the formulas above (torch autograd for the gradients and
 torch's own binary_cross_entropy_with_logits for the weighted BCE). Hand-made cases use
 a large ``smooth`` (so a smoothing term in the wrong place shows), empty masks, one
 image and several; the gradients are taken with a random upstream weight.
@@ -25,123 +25,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Bad, Fail, Item, unwrap
+from .common import short as _short
+from ..probes.hw4.losses import bce_cases, dice_cases, probe_bce, probe_dice, soft_cases
 
 TOL = 2e-5  # the student's code runs in float32, the references in float64
-
-# hand-made dice cases: (name, pred, true, smooth); pred/true lists of images
-_A = [[0, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 0]]
-_B = [[0, 0, 1, 1, 0], [0, 1, 1, 0, 0], [0, 0, 0, 0, 0], [1, 0, 0, 0, 0]]
-_Z = [[0] * 5] * 4
-_C = [[1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]
-
-
-def _dice_cases(seed: int):
-    rng = np.random.default_rng([seed, 41])
-    cases = [
-        ("two hand-made 4x5 masks, smooth=100", np.array([_A]), np.array([_B]), 100.0, "NHW"),
-        ("a batch of 3 hand-made masks, smooth=1", np.array([_A, _B, _C]), np.array([_B, _B, _A]), 1.0, "NHW"),
-        ("a batch of 2, smooth=10, shape (N, 1, H, W)", np.array([[_A], [_C]]), np.array([[_C], [_C]]), 10.0, "N1HW"),
-        ("both masks empty, smooth=1", np.array([_Z, _Z]), np.array([_Z, _Z]), 1.0, "NHW"),
-        ("prediction empty, truth not, smooth=1", np.array([_Z]), np.array([_A]), 1.0, "NHW"),
-        ("prediction empty, truth not, smooth=100", np.array([_Z, _A]), np.array([_A, _A]), 100.0, "NHW"),
-    ]
-    for k, (n, h, w, p, smooth) in enumerate([(4, 9, 7, 0.3, 1.0), (3, 16, 16, 0.05, 5.0), (6, 5, 11, 0.6, 0.0)]):
-        t = (rng.uniform(size=(n, 1, h, w)) < p).astype(np.float64)
-        q = (rng.uniform(size=(n, 1, h, w)) < p).astype(np.float64)
-        q[0] = t[0]  # one image predicted exactly
-        cases.append((f"random masks, batch of {n}, {h}x{w}, smooth={smooth:g}", q, t, smooth, "N1HW"))
-    return cases
-
-
-def _soft_cases(seed: int):
-    rng = np.random.default_rng([seed, 42])
-    out = []
-    for n, h, w, smooth, shape in [(3, 6, 5, 1.0, "N1HW"), (2, 8, 8, 50.0, "N1HW"), (1, 7, 9, 1.0, "NHW"), (5, 4, 6, 3.0, "N1HW")]:
-        dims = (n, 1, h, w) if shape == "N1HW" else (n, h, w)
-        z = rng.normal(0.0, 2.5, dims)
-        t = (rng.uniform(size=dims) < 0.3).astype(np.float64)
-        up = rng.normal(1.0, 0.5)
-        out.append((f"batch of {n}, shape {dims}, smooth={smooth:g}", z, t, smooth, up))
-    return out
-
-
-def _bce_cases(seed: int):
-    rng = np.random.default_rng([seed, 43])
-    out = []
-    for n, h, w, pw, scale in [(2, 5, 6, 5.0, 3.0), (3, 1, 8, 1.0, 2.0), (1, 6, 6, 30.0, 4.0), (4, 4, 4, 0.25, 3.0)]:
-        dims = (n, 1, h, w)
-        out.append((f"shape {dims}, pos_weight={pw:g}", rng.normal(0.0, scale, dims),
-                    (rng.uniform(size=dims) < 0.3).astype(np.float64), pw, rng.normal(1.0, 0.5)))
-    z = rng.choice([-300.0, -120.0, -40.0, 40.0, 120.0, 300.0], size=(2, 1, 3, 4))
-    out.append(("large logits (+-40 to +-300), pos_weight=3", z, (rng.uniform(size=z.shape) < 0.5).astype(np.float64), 3.0, 1.0))
-    return out
-
-
-def _shape(a: np.ndarray, kind: str) -> np.ndarray:
-    return a if kind == "N1HW" or a.ndim == 3 else a[:, 0]
-
-
-# --------------------------------------------------------------------------
-# Probe (child side)
-
-
-def _number(v):
-    import torch
-
-    if isinstance(v, Bad):
-        return v
-    if torch.is_tensor(v):
-        if v.numel() != 1:
-            return Bad("type", f"a tensor of shape {tuple(v.shape)}; return one number (the mean over the batch)")
-        return float(v.detach().double().reshape(()).item())
-    if isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool):
-        return float(v)
-    if isinstance(v, np.ndarray) and v.size == 1:
-        return float(v.reshape(()))
-    return Bad("type", f"a {type(v).__name__}, not a number")
-
-
-def _loss_record(ns, fn: str, z, t, arg, up) -> dict:
-    import torch
-
-    zt = torch.tensor(z, dtype=torch.float32, requires_grad=True)
-    tt = torch.tensor(t, dtype=torch.float32)
-    loss = ns.call(fn, zt, tt, arg)
-    if isinstance(loss, Bad):
-        return {"value": loss}
-    if not torch.is_tensor(loss):
-        return {"value": Bad("type", f"a {type(loss).__name__}; return a torch tensor (the graph is needed for training)")}
-    if loss.numel() != 1:
-        return {"value": Bad("type", f"a tensor of shape {tuple(loss.shape)}; return one number (the mean)")}
-    rec = {"value": float(loss.detach().double().reshape(()).item())}
-    if not loss.requires_grad:
-        rec["grad"] = Bad("missing", "the loss does not require grad: it was computed outside autograd (.item(), NumPy, detach)")
-        return rec
-    back = ns.guard(lambda: (loss.reshape(()) * up).backward())
-    if isinstance(back, Bad):
-        rec["grad"] = back
-    elif zt.grad is None:
-        rec["grad"] = Bad("missing", "no gradient reached the logits")
-    else:
-        rec["grad"] = zt.grad.detach().double().numpy().copy()
-    return rec
-
-
-def probe_dice(ns, seed):
-    import torch
-
-    out = {"coef": [], "soft": []}
-    for _, p, t, smooth, kind in _dice_cases(seed):
-        pt = torch.tensor(_shape(p, kind), dtype=torch.float32)
-        tt = torch.tensor(_shape(t, kind), dtype=torch.float32)
-        out["coef"].append(_number(ns.call("dice_coefficient", pt, tt, smooth)))
-    for _, z, t, smooth, up in _soft_cases(seed):
-        out["soft"].append(_loss_record(ns, "soft_dice_loss", z, t, smooth, up))
-    return out
-
-
-def probe_bce(ns, seed):
-    return {"bce": [_loss_record(ns, "weighted_bce_loss", z, t, pw, up) for _, z, t, pw, up in _bce_cases(seed)]}
 
 
 # --------------------------------------------------------------------------
@@ -181,7 +68,7 @@ def ref_bce(z: np.ndarray, t: np.ndarray, pw: float, up: float):
 def _close(got, want: float, what: str, ctx: str, hint: str = "") -> None:
     got = unwrap(got, what)
     if not isinstance(got, float) or not np.isfinite(got):
-        raise Fail(f"{what} gave {got} ({ctx}){hint}")
+        raise Fail(f"{what} gave {_short(got)} ({ctx}){hint}")
     if abs(got - want) > TOL * max(1.0, abs(want)):
         raise Fail(f"{what} = {got:.6g}, expected {want:.6g} ({ctx}){hint}")
 
@@ -220,7 +107,7 @@ def judge_dice(out, seed, ck):
     out = out if isinstance(out, dict) else {}
     coef = out.get("coef") if isinstance(out.get("coef"), list) else []
     soft = out.get("soft") if isinstance(out.get("soft"), list) else []
-    cases = _dice_cases(seed)
+    cases = dice_cases(seed)
     groups = {"hand-made": [0, 1, 2], "empty masks": [3, 4, 5], "random masks": [6, 7, 8]}
     for name, idx in groups.items():
         with ck.part(f"dice_coefficient: {name}", 1.0):
@@ -228,7 +115,7 @@ def judge_dice(out, seed, ck):
                 ctx, p, t, smooth, _ = cases[i]
                 got = coef[i] if i < len(coef) else Bad("missing", "no result")
                 _close(got, ref_dice(p, t, smooth), "dice_coefficient", ctx, _dice_hint(got, p, t, smooth))
-    sc = _soft_cases(seed)
+    sc = soft_cases(seed)
     with ck.part("soft_dice_loss: value", 2.0):
         for i, (ctx, z, t, smooth, up) in enumerate(sc):
             rec = soft[i] if i < len(soft) and isinstance(soft[i], dict) else {"value": Bad("missing", "no result")}
@@ -253,7 +140,7 @@ def judge_dice(out, seed, ck):
 def judge_bce(out, seed, ck):
     out = out if isinstance(out, dict) else {}
     recs = out.get("bce") if isinstance(out.get("bce"), list) else []
-    cases = _bce_cases(seed)
+    cases = bce_cases(seed)
 
     def rec_of(i):
         return recs[i] if i < len(recs) and isinstance(recs[i], dict) else {"value": Bad("missing", "no result")}
@@ -277,7 +164,7 @@ def judge_bce(out, seed, ck):
         want, _ = ref_bce(z, t, pw, up)
         got = unwrap(got, "weighted_bce_loss")
         if not isinstance(got, float) or not np.isfinite(got):
-            raise Fail(f"weighted_bce_loss gave {got} for {ctx}: log(sigmoid(z)) overflows; use F.logsigmoid or "
+            raise Fail(f"weighted_bce_loss gave {_short(got)} for {ctx}: log(sigmoid(z)) overflows; use F.logsigmoid or "
                        "the log-sum-exp form max(z, 0) - z * t + log(1 + exp(-|z|))")
         _close(got, want, "weighted_bce_loss", ctx, ": clamping the probabilities is not enough, compute log-sigmoid stably")
     with ck.part("weighted_bce_loss: gradient", 1.0):

@@ -34,33 +34,31 @@ convs: the decoder's convs must read 2c channels; the final 1x1 conv; depth
 ConvTranspose2d(2c, c, 2, stride 2), interpolation alone is not a learned up-conv).
 
 hw4.colorization: the helpers are compared with skimage.color on random colours and
-photo patches. Then the grader trains UNet(1, 2, base=8, depth=2) itself on 32x32
-patches of scikit-image's photographs (``data_scripts.colorize``, the grader's own
-Lab conversion): its own loop, Adam with a one-cycle schedule, MSE on ab, a fixed
-number of steps, a CPU-seconds cap; and compares the held-out MSE of the predicted
-ab with that of predicting the training set's mean colour everywhere. Full points at
-a ratio <= 0.85 (the reference reaches about 0.74-0.77); a constant model stays at 1.
+photo patches (``lab_channels_to_rgb`` gets the Lab channels of other images than
+``rgb_to_lab_channels``). Then the grader trains UNet(1, 2, base=8, depth=2) itself on
+32x32 patches of scikit-image's photographs (``data_scripts.colorize``, the grader's own
+Lab conversion) drawn from the public seed: its own loop, Adam with a one-cycle schedule,
+MSE on ab, a fixed number of steps, a CPU-seconds cap. The held-out patches come from the
+judge (``give``: their L channels only, drawn from ``held_out_seed``); the judge keeps
+their ab channels and compares the MSE of the predicted ab with that of predicting the
+training set's mean colour everywhere. Full points at a ratio <= 0.85 (the reference
+reaches about 0.74-0.78); a constant model stays at 1.
+
+The probe half is ``autograder/probes/hw4/unet.py``.
 """
 from __future__ import annotations
 
 import collections
-import time
-from typing import Any
+import functools
 
 import numpy as np
 
-from ..core import Bad, Fail, Item, unwrap
+from ..core import Bad, Fail, Item, held_out_seed, unwrap
+from ..probes.hw4.unet import (AB_SCALE, CAP_S, COLOR_CASES, L_SCALE, PATCH, STEPS, UNET_ARGS, UNET_CASES, colour_train,
+                               helper_images, probe_colorization, probe_unet, rgb_inputs)
 
 # --------------------------------------------------------------------------
 # hw4.unet
-
-# (kwargs, input shapes); the first shape is run in train mode (shape and gradients).
-UNET_CASES = [
-    ({"in_channels": 1, "out_channels": 2, "base": 8, "depth": 2}, [(2, 1, 32, 32), (1, 1, 16, 24)]),
-    ({"in_channels": 3, "out_channels": 5, "base": 4, "depth": 3}, [(2, 3, 16, 24), (1, 3, 40, 16)]),
-    ({"in_channels": 2, "out_channels": 1, "base": 6, "depth": 1}, [(3, 2, 10, 14), (1, 2, 6, 6)]),
-]
-
 
 def reference_layers(in_channels: int, out_channels: int, base: int, depth: int) -> tuple[list, list]:
     """(convs, up-convs) of the reference U-Net: [(in, out, kernel)] and [(in, out, kernel, stride)]."""
@@ -82,151 +80,6 @@ def reference_layers(in_channels: int, out_channels: int, base: int, depth: int)
 
 def _ctx(kwargs: dict) -> str:
     return "UNet(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
-
-
-def _input(seed: int, case: int, j: int, shape) -> np.ndarray:
-    return np.random.default_rng([seed, 41, case, j]).normal(0.0, 1.0, shape).astype(np.float32)
-
-
-def _out_record(y) -> Any:
-    import torch
-
-    if isinstance(y, Bad):
-        return y
-    if not torch.is_tensor(y):
-        return Bad("type", f"forward returned a {type(y).__name__}, not a tensor")
-    return {"shape": [int(s) for s in y.shape], "finite": bool(torch.isfinite(y).all()) if y.is_floating_point() else False}
-
-
-def _probe_unet_case(ns, kwargs: dict, shapes: list, seed: int, case: int) -> dict:
-    import torch
-    import torch.nn as nn
-
-    torch.manual_seed(seed + case)
-    net = ns.call("UNet", **kwargs)
-    if isinstance(net, Bad):
-        return {"error": net}
-    if not isinstance(net, nn.Module):
-        return {"error": Bad("missing", f"built a {type(net).__name__}, not an nn.Module")}
-    mods = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
-    rec: dict[str, Any] = {
-        "convs": [[int(m.in_channels), int(m.out_channels), int(m.kernel_size[0]), int(m.kernel_size[1]),
-                   int(m.stride[0]), int(m.groups)] for m in mods if isinstance(m, nn.Conv2d)],
-        "ups": [[int(m.in_channels), int(m.out_channels), int(m.kernel_size[0]), int(m.kernel_size[1]),
-                 int(m.stride[0])] for m in mods if isinstance(m, nn.ConvTranspose2d)],
-        "upsample": sorted({type(m).__name__ for m in net.modules() if isinstance(m, (nn.Upsample, nn.UpsamplingNearest2d,
-                                                                                        nn.UpsamplingBilinear2d))}),
-    }
-    # where every conv runs: the spatial height of its input, in the order of the calls
-    seen: list = []
-    hooks = [m.register_forward_hook(lambda m, inp, out, k=k: seen.append((k, int(inp[0].shape[-2]))))
-             for k, m in enumerate(mods)]
-    outs = []
-    for j, shape in enumerate(shapes):
-        x = torch.from_numpy(_input(seed, case, j, shape))
-        if j == 0:
-            net.train()
-            y = ns.guard(net, x)
-            outs.append(_out_record(y))
-            if not isinstance(y, Bad) and torch.is_tensor(y) and y.requires_grad:
-                g = torch.randn(y.shape, generator=torch.Generator().manual_seed(seed))
-                back = ns.guard(lambda: (y * g).sum().backward())
-                rec["backward"] = back if isinstance(back, Bad) else "ok"
-                rec["unused"] = [n for n, p in net.named_parameters() if p.requires_grad and p.grad is None][:4]
-            else:
-                rec["backward"] = Bad("missing", "the output does not require grad (no autograd graph)")
-        else:
-            net.eval()
-            with torch.no_grad():
-                outs.append(_out_record(ns.guard(net, x)))
-    rec["outs"] = outs
-
-    # The skip tests, on a 32x32 input (the changed pixel far from the borders), in eval mode.
-    net.eval()
-    c = shapes[0][1]
-    h = w = max(32, 2 ** (int(kwargs["depth"]) + 1))  # the changed pixel far from the borders (exact equivariance)
-    x1 = torch.from_numpy(_input(seed, case, 10, (1, c, h, w)))
-    x2 = torch.from_numpy(_input(seed, case, 11, (1, c, h, w)))
-    seen.clear()
-    with torch.no_grad():
-        y1 = ns.guard(net, x1)
-    for hk in hooks:
-        hk.remove()
-    if isinstance(y1, Bad) or not torch.is_tensor(y1):
-        rec["skip"] = y1 if isinstance(y1, Bad) else Bad("type", "forward returned no tensor")
-        return rec
-    heights = {}
-    for k, hh in seen:
-        heights.setdefault(k, hh)
-    rec["heights"] = [heights.get(k, -1) for k in range(len(mods))]
-    deepest = min(heights.values()) if heights else h
-    depth = int(kwargs["depth"])
-    saved = [(m.weight.detach().clone()) for m in mods]
-
-    def zeroed_outputs(which, inputs):
-        with torch.no_grad():
-            for k, m in enumerate(mods):
-                m.weight.copy_(saved[k])
-                if k in which:
-                    m.weight.zero_()
-            res = []
-            for xx in inputs:
-                yy = ns.guard(net, xx)
-                res.append(yy.detach().numpy().astype(np.float64) if torch.is_tensor(yy) else
-                           (yy if isinstance(yy, Bad) else Bad("type", "forward returned no tensor")))
-            for k, m in enumerate(mods):
-                m.weight.copy_(saved[k])
-        return res
-
-    # (a) the bottleneck's convs (those running at H / 2**depth) zeroed
-    deep = {k for k, hh in heights.items() if hh <= h // 2 ** depth}
-    a1, a2 = zeroed_outputs(deep, [x1, x2])
-    rec["deep_zeroed"] = {"n": len(deep), "deepest": int(deepest), "diff": _max_diff(a1, a2)}
-    # (b) everything below full resolution zeroed, on a blank input: the response to one
-    # changed pixel, and to the pixel next to it, must be the same map shifted by one
-    # column (a full-resolution path is translation-equivariant; one through a pooling
-    # is not, so a skip taken after the pooling fails)
-    low = {k for k, hh in heights.items() if hh < h}
-    r, col = h // 2, (w // 2) // 2 * 2
-    x0 = torch.zeros((1, c, h, w))
-    xa, xb = x0.clone(), x0.clone()
-    xa[0, :, r, col] = 3.0
-    xb[0, :, r, col + 1] = 3.0
-    b0, ba, bb = zeroed_outputs(low, [x0, xa, xb])
-    fine: dict[str, Any] = {"n": len(low)}
-    bad = next((v for v in (b0, ba, bb) if isinstance(v, Bad)), None)
-    if bad is not None:
-        fine["error"] = bad
-    elif not (b0.shape == ba.shape == bb.shape and b0.ndim == 4):
-        fine["error"] = Bad("missing", "the outputs differ in shape")
-    else:
-        da, db = ba - b0, bb - b0
-        fine["near"] = float(np.abs(da[..., max(0, r - 1):r + 2, max(0, col - 1):col + 2]).max(initial=0.0))
-        fine["scale"] = float(np.abs(b0).max(initial=0.0))
-        den = max(float(np.abs(da).max(initial=0.0) + np.abs(db).max(initial=0.0)), 1e-12)
-        fine["shift_err"] = float(np.abs(db[..., 1:] - da[..., :-1]).max(initial=0.0)) / den
-    rec["fine"] = fine
-    return rec
-
-
-def _max_diff(a, b):
-    if isinstance(a, Bad):
-        return a
-    if isinstance(b, Bad):
-        return b
-    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)) or a.shape != b.shape:
-        return Bad("missing", "the two outputs differ in shape")
-    return float(np.max(np.abs(a - b), initial=0.0))
-
-
-def probe_unet(ns, seed):
-    out = {}
-    for case, (kwargs, shapes) in enumerate(UNET_CASES):
-        try:
-            out[str(case)] = _probe_unet_case(ns, kwargs, shapes, seed, case)
-        except Exception as e:  # noqa: BLE001  (an odd module the probe could not handle)
-            out[str(case)] = {"error": Bad("error", f"{type(e).__name__} while probing: {str(e)[:150]}")}
-    return out
 
 
 def _rec(out, case: int, ctx: str) -> dict:
@@ -347,15 +200,15 @@ def judge_unet(out, seed, ck):
     n = len(UNET_CASES)
     for case, (kwargs, shapes) in enumerate(UNET_CASES):
         ctx = _ctx(kwargs)
-        with ck.part("output shape", 2 / n):
+        with ck.part("UNet: output shape", 2 / n):
             _check_shapes(_rec(out, case, ctx), kwargs, shapes, ctx)
-        with ck.part("layers", 2 / n):
+        with ck.part("UNet: layers", 2 / n):
             _check_layers(_rec(out, case, ctx), kwargs, ctx)
-        with ck.part("up-convolution", 1 / n):
+        with ck.part("UNet: up-convolution", 1 / n):
             _check_ups(_rec(out, case, ctx), kwargs, ctx)
-        with ck.part("skip connections", 2 / n):
+        with ck.part("UNet: skip connections", 2 / n):
             _check_skips(_rec(out, case, ctx), kwargs, ctx)
-        with ck.part("gradients", 1 / n):
+        with ck.part("UNet: gradients", 1 / n):
             rec = _rec(out, case, ctx)
             back = rec.get("backward")
             if isinstance(back, Bad):
@@ -371,33 +224,14 @@ def judge_unet(out, seed, ck):
 # --------------------------------------------------------------------------
 # hw4.colorization
 
-COLOR_CASES = [(2, 8, 8), (1, 5, 7), (3, 16, 12)]  # (N, H, W) of the helper checks
-L_SCALE, AB_SCALE = 100.0, 110.0
-TRAIN_N, TEST_N, PATCH = 1500, 300, 32
-UNET_ARGS = {"in_channels": 1, "out_channels": 2, "base": 8, "depth": 2}
-STEPS, BATCH, LR = 100, 32, 5e-3
-CAP_S = 12.0            # CPU seconds (the reference needs about 4.5)
+TEST_N = 300            # held-out patches (judge side; the probe gets their L channels)
 FULL_RATIO = 0.85       # held-out MSE / MSE of the mean colour: full points at or below
 HALF_RATIO = 0.95       # half of the training points at or below
-
-
-def helper_images(seed: int, case: int) -> np.ndarray:
-    """Random colours (some saturated, black and white included) and photo patches."""
-    n, h, w = COLOR_CASES[case]
-    rng = np.random.default_rng([seed, 42, case])
-    img = rng.integers(0, 256, (n, h, w, 3)).astype(np.uint8)
-    img[0, 0, 0] = (0, 0, 0)
-    img[0, 0, 1] = (255, 255, 255)
-    img[0, 1, 0] = (255, 0, 0)
-    img[0, 1, 1] = (0, 0, 255)
-    if case == 2:
-        from data_scripts.colorize import photo_patches
-
-        img = photo_patches(n, 16, "test", seed)[:, :h, :w].copy()
-    return img
+UNET_TEXT = "UNet(" + ", ".join(f"{k}={v}" for k, v in UNET_ARGS.items()) + ")"
 
 
 def reference_lab(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The expected (L, ab) of ``rgb_to_lab_channels``: skimage's rgb2lab, scaled, channels first."""
     from skimage.color import rgb2lab
 
     lab = rgb2lab(images.astype(np.float64) / 255.0)
@@ -411,100 +245,36 @@ def reference_rgb(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return np.clip(lab2rgb(lab.astype(np.float64)), 0.0, 1.0)
 
 
-def _plain_array(v) -> Any:
-    import torch
-
-    if isinstance(v, Bad):
-        return v
-    if torch.is_tensor(v):
-        return Bad("missing", "returned a torch tensor; return NumPy arrays")
-    if isinstance(v, np.ndarray):
-        return v if v.size <= 10 ** 6 else Bad("missing", "returned an array far too large")
-    return Bad("missing", f"returned a {type(v).__name__}, not a NumPy array")
-
-
-def colour_data(seed: int) -> dict:
-    """The grader's training and held-out data (both sides): L and ab, float32."""
+@functools.lru_cache(maxsize=4)
+def _eval_set(held_seed: int) -> tuple[np.ndarray, np.ndarray]:
     from data_scripts.colorize import photo_patches
 
-    L_tr, ab_tr = reference_lab(photo_patches(TRAIN_N, PATCH, "train", seed))
-    L_te, ab_te = reference_lab(photo_patches(TEST_N, PATCH, "test", seed))
-    return {"L_train": L_tr.astype(np.float32), "ab_train": ab_tr.astype(np.float32),
-            "L_test": L_te.astype(np.float32), "ab_test": ab_te.astype(np.float32)}
+    L, ab = reference_lab(photo_patches(TEST_N, PATCH, "test", held_seed))
+    return L.astype(np.float32), ab.astype(np.float32)
 
 
-def train_colorizer(model, data: dict, seed: int) -> dict:
-    """The grader's own loop (child side): Adam + one-cycle, MSE on ab, seeded batches."""
-    import torch
-    import torch.nn.functional as F
-
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    X, Y = torch.from_numpy(data["L_train"]), torch.from_numpy(data["ab_train"])
-    params = [p for p in model.parameters() if p.requires_grad]
-    status, done, losses = "finished", 0, []
-    start = time.process_time()
-    if params:
-        opt = torch.optim.Adam(params, lr=LR)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=STEPS, pct_start=0.15)
-        model.train()
-        for _ in range(STEPS):
-            idx = torch.randint(0, len(X), (BATCH,), generator=gen)
-            pred = model(X[idx])
-            if not torch.is_tensor(pred) or tuple(pred.shape) != tuple(Y[idx].shape):
-                raise ValueError(f"the model returned {tuple(getattr(pred, 'shape', ()))} for a batch of "
-                                 f"{tuple(X[idx].shape)}, expected {tuple(Y[idx].shape)}")
-            loss = F.mse_loss(pred, Y[idx])
-            if not torch.isfinite(loss):
-                status = "diverged"
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            done += 1
-            losses.append(float(loss.detach()))
-            if time.process_time() - start > CAP_S:
-                status = "capped"
-                break
-    else:
-        status = "no parameters"
-    seconds = time.process_time() - start
-    model.eval()
-    with torch.no_grad():
-        pred = torch.cat([model(torch.from_numpy(data["L_test"][i:i + 100])) for i in range(0, TEST_N, 100)])
-    return {"status": status, "steps": done, "seconds": round(seconds, 2),
-            "pred": pred.detach().numpy().astype(np.float32)}
+def eval_set(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out patches (judge side only): their L channels (sent to the probe) and
+    their true ab channels (kept), from a seed only the judge can derive."""
+    L, ab = _eval_set(held_out_seed("hw4.colorization", seed))
+    return L.copy(), ab.copy()
 
 
-def probe_colorization(ns, seed):
-    import torch
-    import torch.nn as nn
+def give_colorization(seed: int) -> dict:
+    return {"L": eval_set(seed)[0]}
 
-    out: dict[str, Any] = {"lab": [], "rgb": []}
-    for case in range(len(COLOR_CASES)):
-        img = helper_images(seed, case)
-        r = ns.call("rgb_to_lab_channels", img.copy())
-        if isinstance(r, Bad):
-            out["lab"].append(r)
-        elif not isinstance(r, (tuple, list)) or len(r) != 2:
-            out["lab"].append(Bad("missing", f"returned a {type(r).__name__}, not a pair (L, ab)"))
-        else:
-            out["lab"].append([_plain_array(r[0]), _plain_array(r[1])])
-        L, ab = reference_lab(img)
-        r = ns.call("lab_channels_to_rgb", L.astype(np.float32), ab.astype(np.float32))
-        out["rgb"].append(_plain_array(r))
-    torch.manual_seed(seed)
-    model = ns.call("UNet", **UNET_ARGS)
-    if isinstance(model, Bad):
-        out["train"] = model
-        return out
-    if not isinstance(model, nn.Module):
-        out["train"] = Bad("missing", f"UNet(...) built a {type(model).__name__}, not an nn.Module")
-        return out
-    data = colour_data(seed)
-    out["train"] = ns.guard(train_colorizer, model, data, seed)
-    return out
+
+@functools.lru_cache(maxsize=4)
+def _train_mean(seed: int) -> np.ndarray:
+    return colour_train(seed)["ab_train"].astype(np.float64).mean(axis=(0, 2, 3), keepdims=True)
+
+
+def colour_ratio(pred: np.ndarray, ab_eval: np.ndarray, seed: int) -> float:
+    """Held-out MSE of ``pred`` over that of the training set's mean colour (a constant)."""
+    mean = _train_mean(seed)
+    base = float(np.mean((ab_eval.astype(np.float64) - mean) ** 2))
+    mse = float(np.mean((pred.astype(np.float64) - ab_eval) ** 2))
+    return mse / base
 
 
 def _check_pair(got, img: np.ndarray, ctx: str) -> None:
@@ -544,8 +314,8 @@ def judge_colorization(out, seed, ck):
         with ck.part("rgb_to_lab_channels", 2 / n):
             _check_pair(labs[case] if case < len(labs) else Bad("missing", "no result"), img, ctx)
         with ck.part("lab_channels_to_rgb", 1 / n):
-            L, ab = reference_lab(img)
-            want = reference_rgb(L.astype(np.float32).astype(np.float64), ab.astype(np.float32).astype(np.float64))
+            L, ab = rgb_inputs(seed, case)
+            want = reference_rgb(L.astype(np.float64), ab.astype(np.float64))
             got = rgbs[case] if case < len(rgbs) else Bad("missing", "no result")
             c2 = f"lab_channels_to_rgb on L {L.shape} and ab {ab.shape}"
             got = unwrap(got, c2)
@@ -559,49 +329,42 @@ def judge_colorization(out, seed, ck):
                 raise Fail(f"{c2}: differs from skimage.color.lab2rgb of (100 L, 110 a, 110 b) by up to {err:.3g}{hint}")
 
     res = out.get("train", Bad("missing", "no result"))
-    parts = (("time", 0.5), ("colour error", 4.5))
+    who = f"{UNET_TEXT} trained by the grader"
     if not isinstance(res, dict):
-        msg = res.describe(f"training UNet({', '.join(f'{k}={v}' for k, v in UNET_ARGS.items())})") \
-            if isinstance(res, Bad) else "the model was not trained"
-        with ck.part("colour error", sum(w for _, w in parts)):
+        msg = res.describe(who) if isinstance(res, Bad) else f"{who}: no result came back"
+        with ck.part("UNet: colour error", 5.0):
             raise Fail(msg)
         return
     status, done = res.get("status"), res.get("steps")
-    with ck.part("time", 0.5):
+    done = done if isinstance(done, int) and not isinstance(done, bool) else "?"
+    with ck.part("UNet: training time", 0.5):
         if status == "capped":
-            raise Fail(f"training too slow: the grader's {CAP_S:g} CPU-second budget ran out after {done} of {STEPS} "
+            raise Fail(f"{who}: too slow, the grader's {CAP_S:g} CPU-second budget ran out after {done} of {STEPS} "
                        f"steps; keep the U-Net of the task (no extra layers)")
     note = {"diverged": f" (the loss became NaN/inf after {done} steps)",
             "capped": f" (only {done} of {STEPS} steps fitted in the time budget)",
-            "no parameters": " (the model has no trainable parameters)"}.get(status, "")
+            "no parameters": " (the model has no trainable parameters)"}.get(status if isinstance(status, str) else "", "")
     try:
-        data = colour_data(seed)
+        _, ab_eval = eval_set(seed)
         pred = res.get("pred")
-        if not isinstance(pred, np.ndarray) or pred.shape != data["ab_test"].shape:
-            raise Fail("the trained model's predictions are malformed")
+        if not isinstance(pred, np.ndarray) or pred.shape != ab_eval.shape or pred.dtype.kind not in "fiu":
+            raise Fail(f"{who}: its ab predictions for the {TEST_N} held-out patches are malformed (expected "
+                       f"{ab_eval.shape[1:]} per patch)")
         if not np.all(np.isfinite(pred)):
-            raise Fail(f"the trained model predicts NaN or inf{note}")
-        ratio = colour_ratio(pred, data)
+            raise Fail(f"{who}: it predicts NaN or inf{note}")
+        ratio = colour_ratio(pred, ab_eval, seed)
     except Fail as e:
-        with ck.part("colour error", 4.5):
+        with ck.part("UNet: colour error", 4.5):
             raise e
         return
-    msg = (f"after the grader's training the held-out ab error is {ratio:.2f} x that of predicting the mean "
+    msg = (f"{who}: its ab error on {TEST_N} held-out patches is {ratio:.2f} x that of predicting the mean "
            f"colour everywhere; needs <= {FULL_RATIO} for full points{note}")
     if ratio <= HALF_RATIO:
-        with ck.part("colour error", 4.5 if ratio <= FULL_RATIO else 2.25):
+        with ck.part("UNet: colour error", 4.5 if ratio <= FULL_RATIO else 2.25):
             pass
     if ratio > FULL_RATIO:
-        with ck.part("colour error", 4.5 if ratio > HALF_RATIO else 2.25):
+        with ck.part("UNet: colour error", 4.5 if ratio > HALF_RATIO else 2.25):
             raise Fail(msg)
-
-
-def colour_ratio(pred: np.ndarray, data: dict) -> float:
-    """Held-out MSE of ``pred`` over that of the training set's mean colour (a constant)."""
-    mean = data["ab_train"].astype(np.float64).mean(axis=(0, 2, 3), keepdims=True)
-    base = float(np.mean((data["ab_test"].astype(np.float64) - mean) ** 2))
-    mse = float(np.mean((pred.astype(np.float64) - data["ab_test"]) ** 2))
-    return mse / base
 
 
 ITEMS = [
@@ -609,5 +372,5 @@ ITEMS = [
          title="U-Net: shapes, layers, learned up-convolutions, skip connections", timeout=60),
     Item("hw4.colorization", 8, ("rgb_to_lab_channels", "lab_channels_to_rgb", "UNet"), probe_colorization,
          judge_colorization, title="Colorization: Lab helpers; the grader-trained U-Net beats the mean colour",
-         timeout=90, memory_mb=3072),
+         timeout=90, memory_mb=3072, give=give_colorization),
 ]

@@ -35,8 +35,8 @@ def _score(rf, size):
 
 def test_judge_rejects_the_classic_mistakes():
     right_size = lambda n, k, d, i: n - i * d * (k - 1)  # noqa: E731
-    assert _score(lambda k, d, i: 1 + i * d * (k - 1), right_size)["receptive field"]
+    assert _score(lambda k, d, i: 1 + i * d * (k - 1), right_size)["dilated_receptive_field"]
     for wrong in (lambda k, d, i: 1 + i * (k - 1), lambda k, d, i: i * d * k, lambda k, d, i: i * d * (k - 1),
                   lambda k, d, i: (1 + d * (k - 1)) ** i):
-        assert not _score(wrong, right_size)["receptive field"]
-    assert not _score(lambda k, d, i: 1, lambda n, k, d, i: n - d * (k - 1))["output size"]
+        assert not _score(wrong, right_size)["dilated_receptive_field"]
+    assert not _score(lambda k, d, i: 1, lambda n, k, d, i: n - d * (k - 1))["dilated_output_size"]

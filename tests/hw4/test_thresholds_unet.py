@@ -1,19 +1,20 @@
 """The thresholds of the two grader-trained items of autograder/hw4/unet.py and
 autograder/hw4/denoise.py are meaningful:
 
-* colorization: the reference U-Net, trained by the grader, brings the held-out ab error
-  to <= 0.80 x that of predicting the training set's mean colour on every grading seed
-  (full points need <= 0.85); a model that outputs one constant colour, and a linear
+* colorization: the reference U-Net, trained by the grader, brings the ab error on the
+  held-out patches (sent by the judge, drawn from ``held_out_seed``) to <= 0.80 x that of
+  predicting the training set's mean colour on every grading seed (full points need <= 0.85); a model that outputs one constant colour, and a linear
   network (one conv, no non-linearity), stay at >= 0.95 x (no colour-error points);
 * denoising: the reference autoencoder gains >= 6.5 dB PSNR over the noisy input on
-  every seed (full points need >= 5 dB); the same autoencoder trained to reproduce its
+  every seed (held-out patches and noise from ``held_out_seed``) (full points need >= 5 dB); the same autoencoder trained to reproduce its
   noisy input (targets = inputs) gains < 4 dB, an identity network < 1 dB.
 
 A U-Net without skip connections colours about as well as the reference (colour is
 smooth; the skips buy sharp edges): it is caught by hw4.unet's skip checks, not here.
 
 The models are trained exactly as the graders do it: the item's probe runs in a forked
-child on the reference cells (plus the mutant's cell), and the judge scores the result.
+child on the reference cells (plus the mutant's cell), with what the item's ``give`` sends
+it, and the judge scores the result.
 """
 from __future__ import annotations
 
@@ -45,12 +46,13 @@ def _run(item_id: str, variant: str, seed: int) -> dict:
     _prepare_parent()
     item = find_item(item_id)
     snippets = extract(_code(item_id, variant)).snippets
+    given = item.give(seed) if item.give else None
 
     def body():
         ns: dict = {"__name__": "__submission__"}
         load_definitions(snippets, ns)
         seed_everything(seed, with_torch=True)
-        return item.probe(Namespace(ns), seed)
+        return item.probe(Namespace(ns, given), seed)
 
     outcome = run_child(body, timeout=item.timeout, memory_mb=item.memory_mb)
     assert outcome.status == "ok", f"{item_id} {variant} seed {seed}: {outcome.status} {outcome.stderr_tail[-400:]}"
@@ -61,11 +63,11 @@ def _run(item_id: str, variant: str, seed: int) -> dict:
 
 
 def _ratio(out: dict, seed: int) -> float:
-    return unet.colour_ratio(out["train"]["pred"], unet.colour_data(seed))
+    return unet.colour_ratio(out["train"]["pred"], unet.eval_set(seed)[1], seed)
 
 
 def _gain(out: dict, seed: int) -> float:
-    clean, noisy = denoise.test_data(seed)
+    clean, noisy = denoise.eval_set(seed)
     return denoise.reference_psnr(clean, out["train"]["pred"], 1.0) - denoise.reference_psnr(clean, noisy, 1.0)
 
 
@@ -115,9 +117,8 @@ def _judge(item_id: str, out, seed: int = SEEDS[0]) -> tuple[float, str]:
 
 def test_colorization_judge_scores_by_ratio():
     seed = SEEDS[0]
-    data = unet.colour_data(seed)
-    truth = data["ab_test"]
-    mean = data["ab_train"].mean(axis=(0, 2, 3), keepdims=True)
+    truth = unet.eval_set(seed)[1]
+    mean = unet.colour_train(seed)["ab_train"].mean(axis=(0, 2, 3), keepdims=True)
     base = {"lab": [], "rgb": []}
 
     def scored(pred, status="finished"):
@@ -139,7 +140,7 @@ def test_colorization_judge_scores_by_ratio():
 
 def test_denoising_judge_scores_by_gain():
     seed = SEEDS[0]
-    clean, noisy = denoise.test_data(seed)
+    clean, noisy = denoise.eval_set(seed)
     out = {"train": {"status": "finished", "steps": denoise.STEPS, "seconds": 1.0, "pred": clean.copy()}}
     assert _judge("hw4.denoising_ae", out)[0] == 3.0  # psnr, pairs and shapes missing here
     out["train"]["pred"] = noisy.copy()
@@ -158,3 +159,13 @@ def test_denoising_judge_scores_by_gain():
 def test_judges_survive_hostile_results(item_id, out):
     pts, reason = _judge(item_id, out)
     assert pts < find_item(item_id).points and reason
+
+
+if __name__ == "__main__":  # print the margins
+    for item_id, variants, metric in (("hw4.colorization", ("reference", CONSTANT, LINEAR), _ratio),
+                                      ("hw4.denoising_ae", ("reference", NOISY_TARGETS, IDENTITY), _gain)):
+        for variant in variants:
+            for s in SEEDS:
+                r = _run(item_id, variant, s)
+                print(f"{item_id} {variant[:30]:30s} seed {s}: {metric(r['out'], s):.3f} points {r['points']} "
+                      f"train CPU s {r['out']['train']['seconds']}", flush=True)

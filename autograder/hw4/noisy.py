@@ -1,5 +1,5 @@
 """Noisy masks and caries segmentation (003 P8), on the offline dental X-rays of
-``data_scripts.dental``: two items.
+``data_scripts.dental``: two items. The probe half is ``autograder/probes/hw4/noisy.py``.
 
 **hw4.noisy_masks** -- finding the corrupted masks with the small-loss idea.
 
@@ -15,17 +15,19 @@ Student API (torch tensors in; (N, 1, H, W) or (N, H, W), the first dimension is
 
 The probe checks ``mask_agreement`` on inputs the judge rebuilds from the seed (hand-made
 masks with a large ``smooth``, empty masks and predictions, random probabilities, both
-layouts) and ``flag_noisy_masks`` on random inputs with several fractions. If those flags
-are already wrong, it stops there (the X-ray part then earns nothing). Otherwise it draws
-the 160 training X-rays of the caries item (48x48, 25 % of the masks corrupted), trains
-the grader's OWN reference ResUNet (its residual encoder, the given decoder, weighted
-BCE + soft Dice) on ALL the masks, corrupted ones included, for 90 Adam steps (about
-4 CPU s), and passes its predicted probabilities (rounded to multiples of 1/255) and the
-given masks to the student's ``flag_noisy_masks``. The judge recomputes the agreement
-from those probabilities, checks that the flagged images are the least agreeing ones,
-rebuilds the generator's record of the corrupted masks from the seed and scores the
-precision and the recall of the flags (>= 0.50 both for full points; the reference
-reaches 0.68-0.70 on the grading seeds, chance is 0.25).
+layouts) and ``flag_noisy_masks`` on random inputs with several fractions. The X-ray part
+is built here, on the judge's side (``give``): 240 X-rays (48x48, 25 % of the masks
+corrupted) drawn from ``held_out_seed``, and the grader's OWN reference ResUNet (its
+residual encoder, the given decoder, weighted BCE + soft Dice) trained on ALL the masks,
+corrupted ones included, for 150 Adam steps (about 6 CPU s, once per grading seed and
+process, one thread, so the same everywhere). The probe gets its predicted probabilities
+(rounded to multiples of 1/255) and the masks, and passes them to the student's
+``flag_noisy_masks``. The judge recomputes the agreement from those probabilities, checks
+that the flagged images are the least agreeing ones (only if the rule was right on the
+random inputs), and scores the precision and the recall of the flags against the
+generator's record of the corrupted masks, which never leaves this process (>= 0.50 both
+for full points; the reference reaches 0.68-0.70 on the grading seeds and 0.58-0.85 on
+other secrets, chance is 0.25).
 
 **hw4.caries_segmentation** -- trained by the grader: the student's residual encoder and
 the student's loss.
@@ -40,14 +42,14 @@ Student API:
         alone and unweighted BCE + Dice are slower and often end below 0.40.
 
 The grader (probe, child side) draws 160 training X-rays (48x48; 25 % of their masks
-corrupted, which the grader drops itself, using the generator's record)
-and 80 clean test X-rays from the seed, builds ``ResidualEncoder(1, widths=(8, 16, 32))``
-followed by its own copy of the given decoder, and trains it with **its own loop**:
-Adam (one-cycle schedule, peak 5e-3), batches of 8, 90 steps, the student's loss, a
-CPU-time cap. It returns the predicted masks (logit > 0) of every training and test
-image. The judge rebuilds the true (clean) masks from the seed and computes the Dice
-over all pixels of each split: >= 0.40 on both is full marks, less earns part of the
-points in steps from 0.20 up. Plain unweighted BCE stays far below on every seed.
+corrupted, which the grader drops itself, using the generator's record) from the public
+seed, builds ``ResidualEncoder(1, widths=(8, 16, 32))`` followed by its own copy of the
+given decoder, and trains it with **its own loop**: Adam (one-cycle schedule, peak 5e-3),
+batches of 8, 90 steps, the student's loss, a CPU-time cap. It returns the predicted
+masks (logit > 0) of the held-out X-rays the judge sent (``give``: 120 clean X-rays drawn
+from ``held_out_seed``, images only). The judge holds their true masks and computes the
+Dice over all their pixels: >= 0.40 is full marks, less earns part of the points in steps
+from 0.25 up. Plain unweighted BCE stays far below on every seed.
 """
 from __future__ import annotations
 
@@ -56,28 +58,15 @@ import time
 
 import numpy as np
 
-from ..core import Bad, Fail, Item
+from ..core import Bad, Fail, Item, held_out_seed
+from ..probes.hw4.noisy import (CAP_S, FLAG_CASES, FLAG_FRACTION, SIZE, STEPS, WIDTHS, agreement_cases, flag_inputs,
+                                probe_caries, probe_noisy)
+from ..probes.hw4.resunet import build_resunet
+from .common import short
 
-SIZE = 48
-N_TRAIN, N_TEST = 160, 80
-WIDTHS = (8, 16, 32)
-STEPS = 90
-BATCH = 8
-LR = 5e-3
-CAP_S = 8.0
 THRESHOLD = 0.40
-
-
-def data_seeds(seed: int) -> tuple[int, int]:
-    return 10 * int(seed) + 1, 10 * int(seed) + 2
-
-
-def caries_data(seed: int) -> tuple[dict, dict]:
-    from data_scripts.dental import dental_arrays
-
-    s_train, s_test = data_seeds(seed)
-    return (dental_arrays(N_TRAIN, size=SIZE, seed=s_train, noise_fraction=0.25),
-            dental_arrays(N_TEST, size=SIZE, seed=s_test, noise_fraction=0.0))
+N_EVAL = 120           # held-out X-rays of the caries item (judge side; the probe gets the images)
+MODEL_TEXT = f"ResidualEncoder(1, widths={WIDTHS}) + the given decoder"
 
 
 def dice_score(pred: np.ndarray, true: np.ndarray) -> float:
@@ -87,112 +76,32 @@ def dice_score(pred: np.ndarray, true: np.ndarray) -> float:
     return 1.0 if den == 0 else 2.0 * int((p & t).sum()) / den
 
 
-# --------------------------------------------------------------------------
-# Probe (child side)
+@functools.lru_cache(maxsize=4)
+def _caries_eval(held_seed: int) -> dict:
+    from data_scripts.dental import dental_arrays
+
+    return dental_arrays(N_EVAL, size=SIZE, seed=held_seed, noise_fraction=0.0)
 
 
-def _check_loss(ns) -> object:
-    """One call on a small fixed batch: a finite scalar tensor with a gradient."""
-    import torch
-
-    g = torch.Generator().manual_seed(0)
-    z = torch.randn(2, 1, 6, 6, generator=g, requires_grad=True)
-    t = (torch.rand(2, 1, 6, 6, generator=g) < 0.2).float()
-    loss = ns.call("segmentation_loss", z, t)
-    if isinstance(loss, Bad):
-        return loss
-    if not torch.is_tensor(loss) or loss.numel() != 1:
-        return Bad("missing", f"segmentation_loss returned {type(loss).__name__ if not torch.is_tensor(loss) else tuple(loss.shape)}; "
-                              "return a scalar tensor")
-    if not loss.requires_grad:
-        return Bad("missing", "segmentation_loss returned a tensor without autograd graph (.item(), NumPy, detach?)")
-    if not bool(torch.isfinite(loss)):
-        return Bad("missing", "segmentation_loss returned NaN or inf")
-    return "ok"
+def caries_eval(seed: int) -> dict:
+    """The held-out X-rays of the caries item (judge side only): ``images`` (sent to the
+    probe) and ``clean_masks`` (kept), from a seed only the judge can derive."""
+    return _caries_eval(held_out_seed("hw4.caries_segmentation", seed))
 
 
-def train_caries(ns, model, train: dict, test: dict, seed: int) -> dict:
-    import torch
-
-    keep = ~train["noisy"]
-    x = torch.from_numpy(train["images"][keep])[:, None]
-    y = torch.from_numpy(train["masks"][keep]).float()[:, None]
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=LR)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=STEPS, pct_start=0.2)
-    loss_fn = ns.get("segmentation_loss")
-    order = torch.empty(0, dtype=torch.int64)
-    status, done, losses = "finished", 0, []
-    start = time.process_time()
-    model.train()
-    for _ in range(STEPS):
-        if len(order) < BATCH:
-            order = torch.cat([order, torch.randperm(len(x), generator=gen)])
-        idx, order = order[:BATCH], order[BATCH:]
-        loss = loss_fn(model(x[idx]), y[idx])
-        if not torch.is_tensor(loss) or loss.numel() != 1 or not bool(torch.isfinite(loss)):
-            status = "diverged"
-            break
-        opt.zero_grad(set_to_none=True)
-        loss.reshape(()).backward()
-        opt.step()
-        sched.step()
-        done += 1
-        losses.append(float(loss.detach()))
-        if time.process_time() - start > CAP_S:
-            status = "capped"
-            break
-    seconds = time.process_time() - start
-    model.eval()
-    preds = []
-    with torch.no_grad():
-        for imgs in (train["images"], test["images"]):
-            z = torch.cat([model(torch.from_numpy(imgs[i:i + 40])[:, None]) for i in range(0, len(imgs), 40)])
-            preds.append(np.packbits((z[:, 0] > 0).numpy().astype(np.uint8), axis=-1))
-    return {"status": status, "steps": done, "seconds": round(seconds, 2), "preds": preds,
-            "loss_start": float(np.mean(losses[:5])) if losses else float("nan"),
-            "loss_end": float(np.mean(losses[-5:])) if losses else float("nan")}
-
-
-def probe_caries(ns, seed):
-    import torch
-    import torch.nn as nn
-
-    from .resunet import build_resunet
-
-    out: dict = {"loss": _check_loss(ns)}
-    torch.manual_seed(seed)
-    enc = ns.call("ResidualEncoder", 1, widths=WIDTHS)
-    if isinstance(enc, Bad) or not isinstance(enc, nn.Module):
-        out["build"] = enc if isinstance(enc, Bad) else Bad("missing", f"ResidualEncoder(...) built a {type(enc).__name__}")
-        return out
-    model = build_resunet(enc, WIDTHS)
-    with torch.no_grad():
-        y = ns.guard(model, torch.zeros(2, 1, SIZE, SIZE))
-    if isinstance(y, Bad) or not torch.is_tensor(y) or tuple(y.shape) != (2, 1, SIZE, SIZE):
-        out["build"] = y if isinstance(y, Bad) else Bad("missing", "your encoder with the given decoder does not give "
-                                                                    f"(2, 1, {SIZE}, {SIZE}) logits")
-        return out
-    out["build"] = "ok"
-    if out["loss"] != "ok":
-        return out
-    train, test = caries_data(seed)
-    out["train"] = ns.guard(train_caries, ns, model, train, test, seed)
-    return out
+def give_caries(seed: int) -> dict:
+    return {"images": caries_eval(seed)["images"].copy()}
 
 
 # --------------------------------------------------------------------------
-# Judge (trusted side)
+# hw4.caries_segmentation: judge
 
 
-def _preds(res: dict, k: int, n: int) -> np.ndarray:
-    preds = res.get("preds")
-    if not isinstance(preds, (list, tuple)) or len(preds) <= k:
-        raise Fail("no predicted masks came back")
-    p = preds[k]
+def _preds(res: dict, n: int, who: str) -> np.ndarray:
+    p = res.get("pred")
     if not isinstance(p, np.ndarray) or p.dtype != np.uint8 or p.shape != (n, SIZE, SIZE // 8):
-        raise Fail("the predicted masks are malformed")
+        raise Fail(f"{who}: its predicted masks for the {n} held-out X-rays are malformed (expected one "
+                   f"{SIZE}x{SIZE} mask per X-ray)")
     return np.unpackbits(p, axis=-1)[..., :SIZE]
 
 
@@ -204,96 +113,88 @@ def _tiers(ck, name: str, value: float, weight: float, tiers: int, what: str, no
             pass
     if reached < tiers:
         with ck.part(name, weight * (tiers - reached) / tiers):
-            raise Fail(f"{what} {value:.2f} after the grader's training, below the {THRESHOLD:.2f} needed for full "
-                       f"points{note}")
+            raise Fail(f"{what} {value:.2f}, below the {THRESHOLD:.2f} needed for full points{note}")
+
+
+def _loss_problem(loss) -> str | None:
+    """Why the record of ``segmentation_loss`` on a small batch is not a usable loss, or None."""
+    if isinstance(loss, Bad):
+        return loss.describe("segmentation_loss on a batch of 2 (N, 1, 6, 6) logits")
+    if not isinstance(loss, dict):
+        return "segmentation_loss could not be checked"
+    if loss.get("tensor") is not True:
+        return (f"segmentation_loss returned {short(loss.get('type'), 40)} on a batch of 2 (N, 1, 6, 6) logits; "
+                "return a scalar tensor (with its autograd graph, for training)")
+    shape = loss.get("shape")
+    if not isinstance(shape, list) or int(np.prod(shape)) != 1:
+        return (f"segmentation_loss returned a tensor of shape {short(shape, 40)} on a batch of 2 (N, 1, 6, 6) "
+                "logits; return a scalar tensor (the mean)")
+    if loss.get("requires_grad") is not True:
+        return "segmentation_loss returned a tensor without autograd graph (.item(), NumPy, detach?)"
+    if loss.get("finite") is not True:
+        return "segmentation_loss returned NaN or inf on a batch of 2 (N, 1, 6, 6) logits"
+    return None
+
+
+def _setup_problem(build, loss) -> str | None:
+    """Why the student's model or loss cannot be trained, or None."""
+    if isinstance(build, Bad):
+        return build.describe(f"ResidualEncoder(1, widths={WIDTHS})")
+    if build != [2, 1, SIZE, SIZE]:
+        return (f"{MODEL_TEXT}: on a batch of (2, 1, {SIZE}, {SIZE}) X-rays the model gives {short(build, 40)}, "
+                f"expected logits of shape (2, 1, {SIZE}, {SIZE})")
+    return _loss_problem(loss)
 
 
 def judge_caries(out, seed, ck):
     out = out if isinstance(out, dict) else {}
-    parts = [("model and loss", 1.0), ("time", 1.0), ("test dice", 5.0), ("train dice", 3.0)]
-    total = sum(w for _, w in parts)
-    loss, build = out.get("loss"), out.get("build")
-    if isinstance(build, Bad) or build != "ok":
-        with ck.part("model and loss", total):
-            raise Fail(build.describe("ResidualEncoder(1, widths=(8, 16, 32))") if isinstance(build, Bad)
-                       else "the model could not be built")
-        return
-    if isinstance(loss, Bad) or loss != "ok":
-        with ck.part("model and loss", total):
-            raise Fail(loss.describe("segmentation_loss") if isinstance(loss, Bad) else "segmentation_loss could not be checked")
-        return
-    with ck.part("model and loss", 1.0):
-        pass
-    res = out.get("train")
-    if not isinstance(res, dict):
-        with ck.part("time", total - 1.0):
-            raise Fail(res.describe("training with segmentation_loss") if isinstance(res, Bad) else "the model was not trained")
-        return
-    status = res.get("status")
-    with ck.part("time", 1.0):
-        if status == "capped":
-            raise Fail(f"training too slow: the grader's {CAP_S:g} s CPU budget ran out after {res.get('steps')} of "
-                       f"{STEPS} steps; keep the encoder to two 3x3 convs per level")
-    note = {"diverged": f" (the loss became NaN/inf or not a scalar after {res.get('steps')} steps)",
-            "capped": f" (only {res.get('steps')} of {STEPS} steps fitted in the time budget)"}.get(status, "")
-    train, test = caries_data(seed)
+    total = 10.0  # model and loss 1, time 1, Dice 8
     try:
-        d_test = dice_score(_preds(res, 1, N_TEST), test["clean_masks"])
-        d_train = dice_score(_preds(res, 0, N_TRAIN), train["clean_masks"])
+        problem = _setup_problem(out.get("build"), out.get("loss"))
+    except Exception:  # an odd record: it cannot count
+        problem = "ResidualEncoder and segmentation_loss: the result could not be read back"
+    with ck.part("ResidualEncoder and segmentation_loss", total if problem else 1.0):
+        if problem:  # no model or no usable loss: nothing else can count
+            raise Fail(problem)
+    if problem:
+        return
+    res = out.get("train")
+    who = f"{MODEL_TEXT}, trained by the grader with your segmentation_loss"
+    if not isinstance(res, dict):
+        with ck.part("segmentation_loss training: Dice", total - 1.0):
+            raise Fail(res.describe(who) if isinstance(res, Bad) else f"{who}: no result came back")
+        return
+    status, done = res.get("status"), res.get("steps")
+    done = done if isinstance(done, int) and not isinstance(done, bool) else "?"
+    with ck.part("segmentation_loss training: time", 1.0):
+        if status == "capped":
+            raise Fail(f"{who}: too slow, the grader's {CAP_S:g} s CPU budget ran out after {done} of {STEPS} "
+                       "steps; keep the encoder to two 3x3 convs per level")
+    note = {"diverged": f" (the loss became NaN/inf or not a scalar after {done} steps)",
+            "capped": f" (only {done} of {STEPS} steps fitted in the time budget)"}.get(
+                status if isinstance(status, str) else "", "")
+    data = caries_eval(seed)
+    try:
+        d = dice_score(_preds(res, N_EVAL, who), data["clean_masks"])
     except Fail as e:
-        with ck.part("test dice", 8.0):
+        with ck.part("segmentation_loss training: Dice", 8.0):
             raise e
         return
-    if d_test < THRESHOLD / 2 and d_train < THRESHOLD / 2 and not note:
+    if d < THRESHOLD / 2 and not note:
         note = ("; with ~0.4 % lesion pixels plain BCE learns to predict 'healthy' everywhere: weight the lesions "
                 "(pos_weight 10-50, alone or plus a soft Dice term)")
-    _tiers(ck, "test dice", d_test, 5.0, 5, f"Dice on the {N_TEST} test X-rays", note)
-    _tiers(ck, "train dice", d_train, 3.0, 3, f"Dice on the {N_TRAIN} training X-rays", note)
+    _tiers(ck, "segmentation_loss training: Dice", d, 8.0, 4, f"{who}: Dice on {N_EVAL} held-out X-rays", note)
 
 
 # ==========================================================================
 # hw4.noisy_masks: the small-loss idea (the grader's own model, the student's rule)
 
 AGREE_TOL = 2e-5       # the student computes in float32, the judge in float64
-FLAG_STEPS = 90        # the reference ResUNet's training on every mask, noisy included
+N_XRAY = 240           # X-rays of the noisy-mask test (judge side), a quarter of their masks corrupted
+FLAG_STEPS = 150       # the reference ResUNet's training on every mask, noisy included
 FLAG_PW = 10.0         # its loss: weighted BCE (pos_weight) + soft Dice
-FLAG_FRACTION = 0.25
 FOUND_FULL, FOUND_HALF = 0.50, 0.35   # precision and recall against the generator's record
-FLAG_CAP_S = 10.0
-
-_H1 = [[0, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 0]]
-_H2 = [[0, 0, 1, 1, 0], [0, 1, 1, 0, 0], [0, 0, 0, 0, 0], [1, 0, 0, 0, 0]]
-_H0 = [[0] * 5] * 4
-_P1 = [[0.1, 0.9, 0.8, 0.0, 0.0], [0.0, 0.7, 1.0, 0.6, 0.1], [0.0, 0.2, 0.9, 0.0, 0.0], [0.0, 0.0, 0.0, 0.3, 0.0]]
-FLAG_CASES = [(12, 0.25), (10, 0.1), (8, 0.5), (9, 0.3)]   # (N, fraction) on random inputs
-
-
-def agreement_cases(seed: int) -> list:
-    """(description, probs, masks, smooth, layout) -- float64 arrays holding float32 values."""
-    rng = np.random.default_rng([int(seed), 45])
-    f32 = lambda a: np.asarray(a, dtype=np.float32).astype(np.float64)  # noqa: E731
-    cases = [
-        ("hand-made 4x5 probabilities and mask, smooth=100", f32([[_P1]]), f32([[_H1]]), 100.0, "N1HW"),
-        ("a batch of 3 hand-made images, smooth=1", f32([[_P1], [_H2], [_P1]]), f32([[_H1], [_H1], [_H2]]), 1.0, "N1HW"),
-        ("empty masks and empty predictions, smooth=1", f32([[_H0], [_H0]]), f32([[_H0], [_H0]]), 1.0, "N1HW"),
-        ("an empty mask, a confident prediction, smooth=10", f32([[_P1], [_H0]]), f32([[_H0], [_H1]]), 10.0, "N1HW"),
-        ("shape (N, H, W), smooth=5", f32([_P1, _H1, _H0]), f32([_H2, _H1, _H1]), 5.0, "NHW"),
-    ]
-    for n, h, w, p, smooth in [(6, 9, 7, 0.3, 1.0), (4, 16, 12, 0.05, 20.0), (5, 8, 8, 0.5, 0.5)]:
-        probs = f32(rng.uniform(size=(n, 1, h, w)) ** 3)
-        masks = f32(rng.uniform(size=(n, 1, h, w)) < p)
-        masks[-1] = 0.0
-        cases.append((f"random probabilities, batch of {n}, {h}x{w}, smooth={smooth:g}", probs, masks, smooth, "N1HW"))
-    return cases
-
-
-def flag_inputs(seed: int, case: int) -> tuple[np.ndarray, np.ndarray, float]:
-    n, fraction = FLAG_CASES[case]
-    rng = np.random.default_rng([int(seed), 46, case])
-    masks = (rng.uniform(size=(n, 1, 10, 10)) < 0.15).astype(np.float64)
-    quality = rng.permutation(np.linspace(0.05, 0.95, n))[:, None, None, None]  # distinct per image
-    probs = np.where(masks > 0, quality, (1 - quality) * 0.3) * rng.uniform(0.8, 1.0, masks.shape)
-    return probs.astype(np.float32).astype(np.float64), masks, fraction
+FLAG_LR, FLAG_BATCH = 5e-3, 8
 
 
 def ref_agreement(probs: np.ndarray, masks: np.ndarray, smooth: float) -> np.ndarray:
@@ -308,7 +209,7 @@ def n_flagged(n: int, fraction: float) -> int:
 
 @functools.lru_cache(maxsize=None)
 def reference_encoder_class():
-    """The grader's own residual encoder (the notebook's reference solution)."""
+    """The grader's own residual encoder (the notebook's reference solution; judge side only)."""
     import torch.nn as nn
     import torch.nn.functional as F
 
@@ -351,119 +252,70 @@ def reference_loss(logits, targets):
     return bce + (1 - dice).mean()
 
 
-def reference_probs(seed: int) -> tuple[np.ndarray, dict]:
-    """Train the grader's reference ResUNet on every training mask of the caries item's data
-    (corrupted ones included) and return its lesion probabilities, as uint8 (N, H, W) in units
-    of 1/255, with the CPU seconds and steps."""
+def reference_probs(train: dict, seed: int) -> tuple[np.ndarray, dict]:
+    """Train the grader's reference ResUNet on every mask of ``train`` (corrupted ones
+    included) and return its lesion probabilities, as uint8 (N, H, W) in units of 1/255,
+    with the CPU seconds and steps. One thread and private RNG state: the same bytes in
+    every process, and the caller's RNGs untouched."""
     import torch
 
-    from .resunet import build_resunet
-
-    train, _ = caries_data(seed)
-    torch.manual_seed(seed)
-    model = build_resunet(reference_encoder_class()(1, WIDTHS), WIDTHS)
-    x = torch.from_numpy(train["images"])[:, None]
-    y = torch.from_numpy(train["masks"]).float()[:, None]
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=FLAG_STEPS, pct_start=0.2)
-    order = torch.empty(0, dtype=torch.int64)
-    done, start = 0, time.process_time()
-    model.train()
-    for _ in range(FLAG_STEPS):
-        if len(order) < BATCH:
-            order = torch.cat([order, torch.randperm(len(x), generator=gen)])
-        idx, order = order[:BATCH], order[BATCH:]
-        loss = reference_loss(model(x[idx]), y[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        done += 1
-        if time.process_time() - start > FLAG_CAP_S:
-            break
-    seconds = time.process_time() - start
-    model.eval()
-    with torch.no_grad():
-        p = torch.cat([torch.sigmoid(model(x[i:i + 40])) for i in range(0, len(x), 40)])[:, 0]
-    q = np.rint(p.double().numpy() * 255.0).astype(np.uint8)
-    return q, {"steps": done, "seconds": round(seconds, 2)}
-
-
-# --------------------------------------------------------------------------
-# Probe (child side)
-
-
-def _vector(v, n: int, dtype=np.float64):
-    """A student's (N,) result as a NumPy array, or a Bad saying what is wrong."""
-    import torch
-
-    if isinstance(v, Bad):
-        return v
-    if torch.is_tensor(v):
-        v = v.detach().cpu().numpy()
-    if isinstance(v, (list, tuple)):
-        try:
-            v = np.asarray(v)
-        except Exception:
-            return Bad("type", f"a {type(v).__name__} that is not a vector")
-    if not isinstance(v, np.ndarray):
-        return Bad("type", f"a {type(v).__name__}; return a tensor or array of shape ({n},)")
-    if v.shape != (n,):
-        return Bad("missing", f"returned shape {v.shape}, expected ({n},): one value per image"
-                   + (" (a single number: it is pooled over the batch)" if v.size == 1 and n > 1 else ""))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     try:
-        return v.astype(dtype)
-    except Exception:
-        return Bad("type", f"an array of {v.dtype}")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = build_resunet(reference_encoder_class()(1, WIDTHS), WIDTHS)
+            x = torch.from_numpy(train["images"])[:, None]
+            y = torch.from_numpy(train["masks"]).float()[:, None]
+            gen = torch.Generator().manual_seed(seed)
+            opt = torch.optim.Adam(model.parameters(), lr=FLAG_LR)
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=FLAG_LR, total_steps=FLAG_STEPS, pct_start=0.2)
+            order = torch.empty(0, dtype=torch.int64)
+            start = time.process_time()
+            model.train()
+            for _ in range(FLAG_STEPS):
+                if len(order) < FLAG_BATCH:
+                    order = torch.cat([order, torch.randperm(len(x), generator=gen)])
+                idx, order = order[:FLAG_BATCH], order[FLAG_BATCH:]
+                loss = reference_loss(model(x[idx]), y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+            seconds = time.process_time() - start
+            model.eval()
+            with torch.no_grad():
+                p = torch.cat([torch.sigmoid(model(x[i:i + 40])) for i in range(0, len(x), 40)])[:, 0]
+    finally:
+        torch.set_num_threads(threads)
+    q = np.rint(p.double().numpy() * 255.0).astype(np.uint8)
+    return q, {"steps": FLAG_STEPS, "seconds": round(seconds, 2)}
 
 
-def _tensor(a: np.ndarray, layout: str = "N1HW"):
-    import torch
+@functools.lru_cache(maxsize=4)
+def _xray_set(held_seed: int) -> dict:
+    from data_scripts.dental import dental_arrays
 
-    t = torch.tensor(a, dtype=torch.float32)
-    return t if layout == "N1HW" or t.ndim == 3 else t[:, 0]
+    train = dental_arrays(N_XRAY, size=SIZE, seed=held_seed, noise_fraction=0.25)
+    q, info = reference_probs(train, held_seed % 2 ** 31)
+    return {"probs": q, "masks": train["masks"], "noisy": np.asarray(train["noisy"], dtype=bool),
+            "clean_masks": train["clean_masks"], "info": info}
 
 
-def probe_noisy(ns, seed):
-    import torch
+def xray_set(seed: int) -> dict:
+    """The X-ray part of hw4.noisy_masks (judge side only): the reference model's
+    probabilities and the annotated masks (sent to the probe), and the generator's record
+    of the corrupted masks (kept), from a seed only the judge can derive."""
+    return _xray_set(held_out_seed("hw4.noisy_masks", seed))
 
-    out: dict = {"agree": [], "flags": []}
-    for _, probs, masks, smooth, layout in agreement_cases(seed):
-        v = ns.call("mask_agreement", _tensor(probs, layout), _tensor(masks, layout), smooth)
-        out["agree"].append(_vector(v, len(probs)))
-    for case in range(len(FLAG_CASES)):
-        probs, masks, fraction = flag_inputs(seed, case)
-        v = ns.call("flag_noisy_masks", _tensor(probs), _tensor(masks), fraction=fraction)
-        out["flags"].append(_vector(v, len(probs), dtype=bool)
-                            if isinstance(v, Bad) or getattr(v, "dtype", None) in (torch.bool, np.bool_)
-                            else Bad("missing", f"returned {getattr(v, 'dtype', type(v).__name__)}, expected booleans "
-                                                "(True = flagged)"))
-    # no training when the rule already fails on the random inputs (this only saves time: the
-    # judge checks the flags again from scratch)
-    for case, flags in enumerate(out["flags"]):
-        probs, masks, fraction = flag_inputs(seed, case)
-        try:
-            _check_rule(flags, ref_agreement(probs, masks, 1.0), fraction, "")
-        except Exception:
-            out["skipped"] = True
-            return out
-    # the grader's own model, trained on every mask, noisy ones included; its probabilities
-    # are fixed here before the student's function sees a copy of them
-    q, info = reference_probs(seed)
-    out["probs"], out["info"] = q, info
-    train, _ = caries_data(seed)
-    probs = torch.from_numpy(q.astype(np.float32) / np.float32(255.0))[:, None]
-    masks = torch.from_numpy(train["masks"]).float()[:, None]
-    v = ns.call("flag_noisy_masks", probs, masks, fraction=FLAG_FRACTION)
-    out["xray"] = (_vector(v, len(q), dtype=bool)
-                   if isinstance(v, Bad) or getattr(v, "dtype", None) in (torch.bool, np.bool_)
-                   else Bad("missing", f"returned {getattr(v, 'dtype', type(v).__name__)}, expected booleans (True = flagged)"))
-    return out
+
+def give_noisy(seed: int) -> dict:
+    s = xray_set(seed)
+    return {"probs": s["probs"].copy(), "masks": s["masks"].copy()}
 
 
 # --------------------------------------------------------------------------
-# Judge (trusted side)
+# hw4.noisy_masks: judge
 
 
 def _agreement_hint(got: np.ndarray, probs, masks, smooth) -> str:
@@ -487,11 +339,11 @@ def _agreement_hint(got: np.ndarray, probs, masks, smooth) -> str:
     return ""
 
 
-def _check_rule(flags, agree: np.ndarray, fraction: float, ctx: str) -> None:
+def _check_rule(flags, agree: np.ndarray, fraction: float, ctx: str) -> np.ndarray:
     if isinstance(flags, Bad):
         raise Fail(flags.describe(f"flag_noisy_masks on {ctx}"))
-    if not isinstance(flags, np.ndarray) or flags.shape != agree.shape:
-        raise Fail(f"flag_noisy_masks on {ctx}: the flags could not be read back")
+    if not isinstance(flags, np.ndarray) or flags.dtype != np.bool_ or flags.shape != agree.shape:
+        raise Fail(f"flag_noisy_masks on {ctx}: the flags could not be read back (expected {len(agree)} booleans)")
     k = n_flagged(len(agree), fraction)
     got = int(flags.sum())
     if got != k:
@@ -502,6 +354,7 @@ def _check_rule(flags, agree: np.ndarray, fraction: float, ctx: str) -> None:
         raise Fail(f"flag_noisy_masks on {ctx}: the flagged images are not the {k} with the LOWEST agreement"
                    + (" (you flagged the best-agreeing ones)" if top else
                       f" (a flagged mask agrees {agree[flags].max():.3f}, an unflagged one only {agree[~flags].min():.3f})"))
+    return flags
 
 
 def judge_noisy(out, seed, ck):
@@ -515,8 +368,9 @@ def judge_noisy(out, seed, ck):
             if isinstance(got, Bad):
                 raise Fail(got.describe(f"mask_agreement on {desc}"))
             want = ref_agreement(probs, masks, smooth)
-            if not isinstance(got, np.ndarray) or got.shape != want.shape:
-                raise Fail(f"mask_agreement on {desc}: the result could not be read back")
+            if not isinstance(got, np.ndarray) or got.shape != want.shape or got.dtype.kind not in "fiu":
+                raise Fail(f"mask_agreement on {desc}: the result could not be read back (expected {len(want)} "
+                           "numbers, one per image)")
             if not np.all(np.isfinite(got)):
                 raise Fail(f"mask_agreement on {desc}: NaN or inf (an empty mask and an empty prediction must give 1)"
                            + _agreement_hint(got, probs, masks, smooth))
@@ -525,38 +379,40 @@ def judge_noisy(out, seed, ck):
                 raise Fail(f"mask_agreement on {desc}: got {np.round(got, 4).tolist()}, expected "
                            f"{np.round(want, 4).tolist()}{_agreement_hint(got, probs, masks, smooth)}")
     flags_all = out.get("flags")
-    with ck.part("flag rule", 1.5):
+    try:  # the rule on the random inputs; the X-ray part counts only once it is right
         if not isinstance(flags_all, list) or len(flags_all) != len(FLAG_CASES):
             raise Fail("flag_noisy_masks: no results came back")
         for case, flags in enumerate(flags_all):
             probs, masks, fraction = flag_inputs(seed, case)
-            n = len(probs)
-            _check_rule(flags, ref_agreement(probs, masks, 1.0), fraction, f"{n} random images")
-    if out.get("skipped"):
-        with ck.part("noisy masks found", 2.0):
-            raise Fail("the X-ray test did not run: flag_noisy_masks must first flag the round(fraction * N) "
-                       "least-agreeing images of the random inputs")
-        return
-    q, flags = out.get("probs"), out.get("xray")
-    train, _ = caries_data(seed)
-    n = len(train["masks"])
-    try:
-        if not isinstance(q, np.ndarray) or q.dtype != np.uint8 or q.shape != train["masks"].shape:
-            raise Fail("the grader's predictions did not come back")
-        agree = ref_agreement(q.astype(np.float32).astype(np.float64) / 255.0, train["masks"], 1.0)
-        _check_rule(flags, agree, FLAG_FRACTION, f"the grader's {n} training X-rays")
+            _check_rule(flags, ref_agreement(probs, masks, 1.0), fraction, f"{len(probs)} random images")
+        rule = None
     except Fail as e:
-        with ck.part("noisy masks found", 2.0):
+        rule = str(e)
+    except Exception:  # an odd result
+        rule = "flag_noisy_masks on random images: the flags could not be read back"
+    with ck.part("flag_noisy_masks: the rule", 1.5 if rule is None else 3.5):
+        if rule is not None:
+            raise Fail(rule + " (the test on the grader's X-rays counts once the rule is right)")
+    if rule is not None:
+        return
+    xs = xray_set(seed)
+    n = len(xs["masks"])
+    ctx = f"the grader's {n} X-rays"
+    try:
+        agree = ref_agreement(xs["probs"].astype(np.float32).astype(np.float64) / 255.0, xs["masks"], 1.0)
+        flags = _check_rule(out.get("xray"), agree, FLAG_FRACTION, ctx)
+    except Fail as e:
+        with ck.part("flag_noisy_masks: noisy X-ray masks found", 2.0):
             raise e
         return
-    truth = np.asarray(train["noisy"], dtype=bool)
+    truth = xs["noisy"]
     hit = int((flags & truth).sum())
     precision, recall = hit / max(int(flags.sum()), 1), hit / max(int(truth.sum()), 1)
     low = min(precision, recall)
-    msg = (f"on the grader's {n} X-rays your flags have precision {precision:.2f} and recall {recall:.2f} against "
-           f"the generator's record of corrupted masks")
+    msg = (f"flag_noisy_masks on {ctx}: your flags have precision {precision:.2f} and recall {recall:.2f} against "
+           f"the record of the corrupted masks")
     for need in (FOUND_HALF, FOUND_FULL):
-        with ck.part("noisy masks found", 1.0):
+        with ck.part("flag_noisy_masks: noisy X-ray masks found", 1.0):
             if low < need:
                 raise Fail(f"{msg}; {FOUND_FULL:.2f} needed for full points")
 
@@ -564,8 +420,8 @@ def judge_noisy(out, seed, ck):
 ITEMS = [
     Item("hw4.noisy_masks", 6, ("mask_agreement", "flag_noisy_masks"), probe_noisy, judge_noisy,
          title="Noisy masks: the soft Dice agreement and the least-agreeing masks flagged", timeout=60,
-         memory_mb=3072),
+         memory_mb=3072, give=give_noisy),
     Item("hw4.caries_segmentation", 10, ("ResidualEncoder", "segmentation_loss"), probe_caries, judge_caries,
          title="Caries segmentation: the grader trains your ResUNet with your loss to Dice >= 0.40", timeout=60,
-         memory_mb=3072),
+         memory_mb=3072, give=give_caries),
 ]

@@ -192,7 +192,7 @@ def test_blank_release_scores_zero_with_reasons(tmp_path):
 def test_no_network_from_student_code(tmp_path):
     import socket
 
-    from autograder.sandbox import cut_network
+    from autograder import engine
 
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -212,11 +212,8 @@ def test_no_network_from_student_code(tmp_path):
             connected = False
     finally:
         server.close()
-    probe = os.fork()
-    if probe == 0:  # can this machine make network namespaces at all?
-        os._exit(0 if cut_network() else 1)
-    can_isolate = os.waitpid(probe, 0)[1] == 0
-    if can_isolate:
+    isolation = engine.shared().isolation(())
+    if "the network is reachable" not in isolation.get("why", []):
         assert not connected, "student code reached a server on loopback"
         assert "Network is unreachable" in items[BN_B]["reason"] or "OSError" in items[BN_B]["reason"]
     assert items[BN_B]["points"] < items[BN_B]["max_points"]
@@ -233,26 +230,38 @@ def test_forbidden_library_earns_nothing_and_says_why(tmp_path):
     assert r["points"] == 0 and "`torch` is not allowed in this exercise" in r["reason"], r["reason"]
 
 
-def test_forbidden_module_looks_absent_to_library_probes():
-    """Libraries probe for optional packages with importlib.util.find_spec (torch does it
-    for scikit-learn when deterministic algorithms are switched on): a forbidden module
-    must look absent to them, not make them crash; importing it still fails clearly."""
-    code = (
-        "import importlib.util\n"
-        "from autograder.sandbox import forbid_modules, _error_text\n"
-        "forbid_modules(('sklearn', 'torchvision.ops'))\n"
-        "import torch\n"
-        "torch.use_deterministic_algorithms(True, warn_only=True)\n"
-        "assert importlib.util.find_spec('sklearn') is None\n"
-        "for stmt in ('import sklearn.metrics', 'from sklearn import metrics', 'import torchvision.ops'):\n"
-        "    try:\n"
-        "        exec(stmt)\n"
-        "    except ImportError as e:\n"
-        "        print(_error_text(e))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    lines = proc.stdout.splitlines()
-    assert lines == [f"ImportError: `{m}` is not allowed in this exercise: write it yourself"
-                     for m in ("sklearn.metrics", "sklearn", "torchvision.ops")], lines
+def test_allowed_libraries_that_probe_for_forbidden_ones_work(tmp_path):
+    """HW1 forbids torch, yet scipy.stats (which HW1 allows) looks for torch when it is
+    imported: it must import and work, and a BatchNorm that uses it keeps full marks.
+    The ban is what the child can see on disk, not an entry in sys.modules."""
+    src = ("import numpy as np\nimport scipy.stats\n\n"
+           "def batchnorm_forward(x, gamma, beta, state, train=True, momentum=0.1, eps=1e-5):\n"
+           "    assert scipy.stats.norm.cdf(0.0) == 0.5\n"
+           "    if train:\n"
+           "        mu, var = x.mean(axis=0), x.var(axis=0)\n"
+           "        n = x.shape[0]\n"
+           "        state['running_mean'] = (1 - momentum) * state['running_mean'] + momentum * mu\n"
+           "        state['running_var'] = (1 - momentum) * state['running_var'] + momentum * var * n / (n - 1)\n"
+           "    else:\n"
+           "        mu, var = state['running_mean'], state['running_var']\n"
+           "    xhat = (x - mu) / np.sqrt(var + eps)\n"
+           "    return gamma * xhat + beta, (xhat, gamma, var, eps)\n")
+    items, _ = grade(tmp_path, replace={"batchnorm_forward": src})
+    r = items[BN_F]
+    assert r["points"] == r["max_points"], r["reason"]
+
+
+def test_undoing_import_hooks_does_not_bring_torch_back(tmp_path):
+    """Deleting sys.modules entries and meta-path finders was enough to get torch back
+    in the NumPy homework when bans were import hooks; now torch's files are not there."""
+    src = ("import sys, importlib, importlib.util, glob\n"
+           "def batchnorm_forward(*args, **kwargs):\n"
+           "    for k in [k for k, v in sys.modules.items() if v is None]:\n"
+           "        del sys.modules[k]\n"
+           "    sys.meta_path[:] = [f for f in sys.meta_path if 'Blocker' not in type(f).__name__]\n"
+           "    found = [p for d in sys.path if d for p in glob.glob(d + '/torch/lib/libtorch*')]\n"
+           "    import torch\n"
+           "    raise AssertionError(f'torch is back: {found}')\n")
+    items, _ = grade(tmp_path, replace={"batchnorm_forward": src})
+    r = items[BN_F]
+    assert r["points"] == 0 and "`torch` is not" in r["reason"], r["reason"]

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from autograder import jail
+from autograder import engine, isolate
 from autograder.submissions import write
 from tests.hostile_corpus.corpus import build, cases, reference
 from tests.kit import ROOT, release_path, source_notebook
@@ -36,14 +36,14 @@ def _tree_digest() -> dict:
 def _orphans() -> set[str]:
     """Live processes running under a jail uid whose owner is gone.
 
-    A jailed child of pid P runs as uid ``UID_BASE + P``; once it has ended, nothing
+    A jailed child kept by pid P runs as uid ``UID_BASE + P``; once it has ended, nothing
     should run under that uid any more. Children of graders still at work elsewhere
     (another pytest worker) have their owner alive and are not counted."""
     out = subprocess.run(["ps", "-eo", "uid=,pid=,stat=,comm="], capture_output=True, text=True).stdout.splitlines()
     rows = [line.split(None, 3) for line in out]
     alive = {int(r[1]) for r in rows}
     return {" ".join(r) for r in rows
-            if int(r[0]) >= jail.UID_BASE and "Z" not in r[2] and int(r[0]) - jail.UID_BASE not in alive}
+            if int(r[0]) >= isolate.UID_BASE and "Z" not in r[2] and int(r[0]) - isolate.UID_BASE not in alive}
 
 
 def _leftover_children() -> list[str]:
@@ -55,7 +55,7 @@ def _leftover_children() -> list[str]:
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    isolation = jail.probe()
+    isolation = engine.shared().isolation(())
     base = tmp_path_factory.mktemp("corpus")
     subs, out = base / "submitted", base / "autograder-results"
     listener = socket.socket()

@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             from .isolate import describe
 
             print(f"engine: {engine}; " + describe(counts.get("isolation") or {"why": ["no worker reported it"]}))
+            if not (os.environ.get("COURSE_KIT_SECRET") or os.environ.get("COURSE_KIT_SECRET_FILE")):
+                print("note: no course secret is set (COURSE_KIT_SECRET): the held-out sets of the grader-trained "
+                      "items use the public default, which a student who read this repository could predict")
         if args.gradebook:
             try:
                 n = batch.write_gradebook(rows, args.gradebook)

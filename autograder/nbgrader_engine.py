@@ -19,7 +19,7 @@ import re
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
-from traitlets import Bool
+from traitlets import Bool, Int
 
 from .core import ASSIGNMENT_MODULES, get_assignment
 
@@ -83,6 +83,7 @@ class SealedAutograde(Preprocessor):
     without output is full marks to nbgrader)."""
 
     enabled = Bool(True)
+    parallel = Int(0, help="items graded at once (0: one per core, at most 2)").tag(config=True)
 
     def preprocess(self, nb, resources):
         from . import notebook as nbmod
@@ -104,7 +105,10 @@ class SealedAutograde(Preprocessor):
                 wanted[id(cell)] = None
         try:
             cells = nbmod.code_cells({"cells": [dict(c) for c in nb.cells]})
-            report = grade_cells(cells, hw, parallel=1)
+            import os
+
+            parallel = self.parallel or max(1, min(2, os.cpu_count() or 1))
+            report = grade_cells(cells, hw, parallel=parallel)
             by_id = {r.id: r for r in report.items}
             notes = report.notes
         except Exception as e:  # noqa: BLE001 -- the engine failed: every test cell says so, scores 0

@@ -187,17 +187,7 @@ def worker_main() -> int:
 
     first = json.loads(sys.stdin.readline() or "{}")
     eng = engine.shared()
-    forbids = {tuple(sorted(it.forbid)) for hw in first.get("assignments", list(ASSIGNMENT_MODULES))
-               for it in get_assignment(hw).items}
-    eng.warm(forbids)
-    isolation = {}
-    try:
-        for f in sorted(forbids):
-            iso = eng.isolation(f)
-            if not isolation or iso.get("level") != "full":
-                isolation = iso
-    except engine.EngineError as e:
-        isolation = {"level": "partial", "why": [str(e)]}
+    isolation = eng.warm_for(first.get("assignments") or list(ASSIGNMENT_MODULES))
     proto.write(json.dumps({"ready": True, "isolation": isolation}) + "\n")
     for line in sys.stdin:
         job = json.loads(line)

@@ -53,22 +53,11 @@ _WARM: dict = {}
 
 def warm_up(assignments: tuple[str, ...] = ()) -> dict:
     from . import engine
-    from .core import ASSIGNMENT_MODULES, get_assignment
+    from .core import ASSIGNMENT_MODULES
 
     if not _WARM:
         t = time.monotonic()
-        names = assignments or tuple(ASSIGNMENT_MODULES)
-        forbids = {tuple(sorted(it.forbid)) for hw in names for it in get_assignment(hw).items}
-        eng = engine.shared()
-        eng.warm(forbids)
-        isolation: dict = {}
-        try:
-            for f in sorted(forbids):
-                iso = eng.isolation(f)
-                if not isolation or iso.get("level") != "full":
-                    isolation = iso
-        except engine.EngineError as e:
-            isolation = {"level": "partial", "why": [str(e)]}
+        isolation = engine.shared().warm_for(assignments or tuple(ASSIGNMENT_MODULES))
         _WARM["seconds"] = round(time.monotonic() - t, 2)
         _WARM["isolation"] = isolation
         _WARM["pid"] = os.getpid()

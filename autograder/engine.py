@@ -328,6 +328,23 @@ class Engine:
             server.isolation = self._selftest(server)
         return server.isolation
 
+    def warm_for(self, assignments) -> dict:
+        """Start the servers these assignments' items need and return the least
+        isolation their children get (what ``grade-all``'s summary line reports)."""
+        from .core import get_assignment
+
+        forbids = {tuple(sorted(it.forbid)) for hw in assignments for it in get_assignment(hw).items}
+        self.warm(forbids)
+        worst: dict = {}
+        try:
+            for f in sorted(forbids):
+                iso = self.isolation(f)
+                if not worst or iso.get("level") != "full":
+                    worst = iso
+        except EngineError as e:
+            worst = {"level": "partial", "why": [str(e)]}
+        return worst
+
     def _selftest(self, server: Server) -> dict:
         info = server.info or {}
         listener = socket.socket()

@@ -43,6 +43,21 @@ def grade(cells: list[str], hw: str, items: list[str] | None = None, seed: int =
 
 
 @functools.lru_cache(maxsize=None)
+def conventions(hw: str) -> dict[str, dict[str, dict]]:
+    """CONVENTIONS of every ``tests/<hw>/cases_*.py``, merged per item:
+    ``{item: {name: {"code": str, "loses": points, "says": text}}}`` -- a correct
+    solution written to another widely used convention (torchvision, scikit-learn,
+    CS231n, ...), which must lose exactly its own small part (at most ``loses``
+    points, more than none) with a reason that contains ``says``."""
+    out: dict[str, dict[str, dict]] = {}
+    for f in sorted((ROOT / "tests" / hw).glob("cases_*.py")):
+        mod = importlib.import_module(f"tests.{hw}.{f.stem}")
+        for item, named in getattr(mod, "CONVENTIONS", {}).items():
+            out.setdefault(item, {}).update(named)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
 def cases(hw: str) -> tuple[dict, dict]:
     """MUTANTS and ALTERNATIVES of every ``tests/<hw>/cases_*.py``, merged per item."""
     mutants: dict[str, dict[str, str]] = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kit import ASSIGNMENTS, SEEDS, cases, get_assignment, grade, reference_cells, release_cells
+from tests.kit import ASSIGNMENTS, SEEDS, cases, conventions, get_assignment, grade, reference_cells, release_cells
 
 ITEMS = [it.id for hw in ASSIGNMENTS for it in get_assignment(hw).items]
 
@@ -58,3 +58,20 @@ def test_every_item_has_three_mutants_and_an_alternative(item):
     mutants, alternatives = cases(hw)
     assert len(mutants.get(item, {})) >= 3, f"{item} needs at least three mutants"
     assert len(alternatives.get(item, {})) >= 1, f"{item} needs a differently written correct solution"
+
+
+def _conventions():
+    return [pytest.param(hw, item, name, id=f"{item}:{name}")
+            for hw in ASSIGNMENTS for item, named in conventions(hw).items() for name in named]
+
+
+@pytest.mark.parametrize("hw,item,name", _conventions())
+def test_another_convention_loses_only_its_own_part(hw, item, name):
+    """DESIGN.md: where a widely used library or course does it another defensible
+    way, the difference costs one small part whose reason names both conventions."""
+    case = conventions(hw)[item][name]
+    r = grade(reference_cells(hw) + [case["code"]], hw, items=[item]).items[0]
+    assert r.points < r.max_points, f"convention variant '{name}' earned full points: {r.reason}"
+    assert r.points >= r.max_points - case["loses"] - 1e-9, \
+        f"convention variant '{name}' lost {r.max_points - r.points:g} points, more than its part ({case['loses']:g}): {r.reason}"
+    assert case["says"] in r.reason, f"the reason does not name the convention ({case['says']!r}): {r.reason}"

@@ -49,5 +49,11 @@ c.GenerateFeedback.preprocessors = [
 ]
 c.GenerateFeedback.exporter_class = "autograder.feedback.FeedbackExporter"
 
+# No flood of warnings a TA cannot act on (every hidden-test cell's checksum, SQLAlchemy's
+# "not in session"); a locked cell a student edited is still reported (autograder/nbgrader_logs.py).
+from autograder.nbgrader_logs import install as _quiet  # noqa: E402
+
+_quiet(ROOT)
+
 # The kernels nbgrader starts import the graders from this folder.
 os.environ["PYTHONPATH"] = ROOT + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")

@@ -86,3 +86,29 @@ def test_ungraded_written_answer_says_so(monkeypatch):
 def test_notebook_without_grades_renders_plainly():
     html = _render(nbformat.v4.new_notebook(cells=[new_markdown_cell("# nothing graded")]))
     assert "course-kit-summary" not in html and "nothing graded" in html
+
+
+def test_quiet_filter_drops_only_unchanged_hidden_test_cells(tmp_path):
+    """nbgrader_config.py's log filter: the checksum warning of a released test cell
+    handed in unchanged is dropped; one for a cell the student edited is kept."""
+    import json
+    import logging
+
+    from autograder.nbgrader_logs import QuietFilter
+
+    rel = tmp_path / "release" / "hw1"
+    rel.mkdir(parents=True)
+    cell = {"cell_type": "code", "source": "# Hidden tests", "outputs": [], "execution_count": None,
+            "metadata": {"nbgrader": {"grade_id": "pooling_tests", "locked": True, "checksum": "abc"}}}
+    (rel / "hw1.ipynb").write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    flt = QuietFilter(str(tmp_path))
+
+    def record(msg, *args):
+        return logging.LogRecord("AutogradeApp", logging.WARNING, __file__, 1, msg, args, None)
+
+    fmt = "Attribute '%s' for cell %s has changed! (should be: %s, got: %s)"
+    assert not flt.filter(record(fmt, "checksum", "pooling_tests", "with-hidden-tests", "abc"))
+    assert flt.filter(record(fmt, "checksum", "pooling_tests", "with-hidden-tests", "edited-by-student"))
+    assert flt.filter(record(fmt, "points", "pooling_tests", 7.0, 70.0))
+    assert not flt.filter(record("Alternative text is missing on 3 image(s)."))
+    assert flt.filter(record("Removing existing assignment: %s", "/x"))

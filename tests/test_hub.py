@@ -477,7 +477,7 @@ def test_a_student_cannot_reach_anothers_work(hub, cycle):
     assert as_user(hub.grader, "ls", str(course / "inbound"), check=False).returncode == 0
 
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("COURSE_KIT_CHROMIUM", "/usr/bin/chromium")  # as tests/test_browser.py
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

@@ -49,4 +49,4 @@ test: setup
 	$(PY) -m pytest -n auto --dist loadgroup tests
 
 clean-demo:
-	rm -rf submitted autograded feedback gradebook.db exports
+	rm -rf submitted autograded feedback gradebook.db exports autograder-results

@@ -4,8 +4,9 @@ For each assignment: four demo students hand in the reference solution, the blan
 release, a half-done notebook and a broken one (a syntax error, a renamed
 function, a function that calls sys.exit). nbgrader autogrades them with the
 SQLite gradebook, the grade table is printed, HTML feedback is written with the
-hidden tests cleared, grades are exported to CSV, and the command-line grader's
-totals are printed beside nbgrader's.
+hidden tests cleared and grades are exported to CSV. At the end grade-all grades
+the same class: its totals are printed beside nbgrader's, followed by the class
+report's path and where the feedback is.
 """
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder.core import get_assignment  # noqa: E402
-from autograder.grading import grade_notebook  # noqa: E402
 from autograder.submissions import make_submission, solution_cells, write  # noqa: E402
 
 STUDENTS = ["demo-reference", "demo-blank", "demo-partial", "demo-broken"]
@@ -65,8 +65,6 @@ def build_class(hw: str) -> None:
 
 
 def main(hws: list[str]) -> int:
-    from nbgrader.api import Gradebook
-
     db_url = os.environ.get("COURSE_KIT_GRADEBOOK", "sqlite:///" + str(ROOT / "gradebook.db"))
     for hw in hws:
         a = get_assignment(hw)
@@ -79,20 +77,40 @@ def main(hws: list[str]) -> int:
         print(f"nbgrader generate_feedback: {t:.1f} s -> feedback/<student>/{hw}/ (hidden tests cleared)")
         (ROOT / "exports").mkdir(exist_ok=True)
         nbgrader("export", "--to", str(ROOT / "exports" / "grades.csv"))
-        print("grades exported to exports/grades.csv")
 
-        with Gradebook(db_url) as gb:
-            print(f"\n{'student':<16} {'nbgrader (auto)':>16} {'our grader':>12}   needs manual grading")
+    return finish(hws, db_url)
+
+
+def finish(hws: list[str], db_url: str) -> int:
+    """The last lines: grade-all over the class, the grade table (nbgrader's points
+    beside grade-all's), the class report and where the feedback is."""
+    from nbgrader.api import Gradebook
+
+    from autograder.report import load_results
+
+    out = ROOT / "autograder-results"
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade-all", "submitted", "--out", str(out), "--no-progress",
+                           *[x for hw in hws for x in ("--assignment", hw)]], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(proc.stdout + proc.stderr, file=sys.stderr)
+        return proc.returncode
+    print(f"\ngrade-all: {time.monotonic() - start:.1f} s for {len(hws) * len(STUDENTS)} submissions")
+    ours = {(r["assignment"], r["student"]): r for r in load_results(out)}
+    print(f"\n{'assignment':<11} {'student':<16} {'nbgrader (auto)':>16} {'grade-all':>12}   written answers")
+    with Gradebook(db_url) as gb:
+        for hw in hws:
             for student in STUDENTS:
                 sub = gb.find_submission(hw, student)
-                ours = grade_notebook(ROOT / "submitted" / student / hw / a.notebook, hw)
-                manual = "yes" if sub.needs_manual_grade else "no"
-                print(f"{student:<16} {sub.code_score:>9g} / {sub.max_code_score:<4g} {ours.total:>6g} / {ours.max:<4g}   {manual}")
-            print("\nper item, nbgrader:")
-            for student in STUDENTS:
-                nb = gb.find_submission_notebook(a.notebook[:-6], hw, student)
-                items = [f"{g.name.replace('_tests', '')}={g.score:g}" for g in nb.grades if g.cell_type == "code"]
-                print(f"  {student}: " + ", ".join(items))
+                r = ours.get((hw, student), {})
+                mine = f"{r['report']['total']:g} / {r['report']['max']:g}" if "report" in r else "error"
+                manual = "to grade by hand" if sub.needs_manual_grade else "graded"
+                print(f"{hw:<11} {student:<16} {sub.code_score:>9g} / {sub.max_code_score:<4g} {mine:>12}   {manual}")
+    report_line = next((line for line in proc.stdout.splitlines() if line.startswith("class report:")), "")
+    print("\n" + (report_line or f"class report: python -m autograder report {out}"))
+    nb = get_assignment(hws[0]).notebook.replace(".ipynb", ".html")
+    print(f"feedback (nbgrader, hidden tests cleared): feedback/<student>/<assignment>/, e.g. "
+          f"feedback/{STUDENTS[2]}/{hws[0]}/{nb}; grades exported to exports/grades.csv")
     return 0
 
 

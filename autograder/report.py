@@ -68,6 +68,19 @@ def split_parts(reason: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+def _top_level_colon(text: str) -> int:
+    """Where the first ``": "`` outside brackets is (-1: none)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        elif ch == ":" and depth == 0 and text[i + 1:i + 2] == " ":
+            return i
+    return -1
+
+
 def abstract(text: str) -> str:
     """Every number replaced by ``#``: reasons that differ only in their numbers group together."""
     return _NUMBER.sub("#", text)
@@ -85,10 +98,9 @@ def reason_groups(item_short: str, reason: str) -> list[tuple[str, str, str]]:
         bare = _MORE.sub("", part)
         if bare.startswith("not implemented yet"):
             stage, msg = "not implemented yet", bare[len("not implemented yet"):].lstrip(": ")
-        elif ": " in bare:
-            stage, msg = bare.split(": ", 1)
         else:
-            stage, msg = item_short, bare
+            cut = _top_level_colon(bare)
+            stage, msg = (bare[:cut], bare[cut + 2:]) if 0 < cut <= 80 else (item_short, bare)
         out.append((abstract(stage), abstract(msg), part))
     return out
 
@@ -100,6 +112,8 @@ def kind_of(message: str) -> str:
         return "not implemented"
     if "timed out" in m or "time limit" in m or "budget ran out" in m or "too slow" in m:
         return "time"
+    if "not found in the notebook" in m or "could not be defined" in m or "syntax error" in m:
+        return "notebook"
     if "the call raised" in m or "error:" in m or "crashed" in m:
         return "crash"
     if "shape" in m and ("wrong shape" in m or "has shape" in m or "maps a batch" in m):

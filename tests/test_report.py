@@ -74,6 +74,9 @@ def test_reason_groups_abstract_numbers_only():
     c = report.reason_groups("x", "x: dx: wrong shape (4, 3), expected (3, 4) (batch of 3); dgamma: wrong values (p; q)")
     assert [(s, m) for s, m, _ in c] == [("dx", "wrong shape (#, #), expected (#, #) (batch of #)"), ("dgamma", "wrong values (p; q)")]
     assert report.reason_groups("x", "x: all checks passed") == []
+    # A colon inside brackets does not cut the stage off.
+    (d,) = report.reason_groups("rb", "rb: `BasicBlock` not found (code cell 3 has a syntax error (line 1: expected ':'))")
+    assert d[0] == "rb" and d[1] == "`BasicBlock` not found (code cell # has a syntax error (line #: expected ':'))"
     # Names with digits are not numbers.
     assert report.abstract("conv2d_forward on hw1 with 3 channels, 1e-5") == "conv2d_forward on hw1 with # channels, #"
     assert report.kind_of("wrong shape (#, #)") == "shape" and report.kind_of("wrong values, max relative error #") == "values"

@@ -407,7 +407,8 @@ def child_uid(keeper_pid: int) -> int:
     return UID_BASE + keeper_pid
 
 
-def enter(p: Plan, ns: dict, keeper_pid: int, memory_mb: int, cpu_seconds: float, userns: bool) -> dict:
+def enter(p: Plan, ns: dict, keeper_pid: int, memory_mb: int, cpu_seconds: float, userns: bool,
+          host_tasks: int = 0) -> dict:
     """Called by the process that will run the probe, before any student code.
     Never raises: what it could not do is listed under ``why``."""
     st: dict = {"uid": None, "capabilities": "kept", "max_tasks": None, "root": "host", "why": [], **ns}
@@ -446,13 +447,13 @@ def enter(p: Plan, ns: dict, keeper_pid: int, memory_mb: int, cpu_seconds: float
     lib.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     lib.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after the uid switch, which clears it
     try:
-        if st["uid"] is not None or userns:
+        if st["uid"] is not None:
             limit = MAX_TASKS
-        else:  # a uid shared with the TA's own processes: leave them room
-            limit = _tasks_of(os.getuid()) + MAX_TASKS
+        else:  # a uid shared with the TA's own processes (counted before the new /proc): leave them room
+            limit = host_tasks + MAX_TASKS
         if os.geteuid() != 0:
             resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
-            st["max_tasks"] = limit
+            st["max_tasks"] = MAX_TASKS
         else:
             st["why"].append("running as root: RLIMIT_NPROC does not apply")
     except (OSError, ValueError) as e:
@@ -483,6 +484,11 @@ def _vm_size_bytes() -> int:
     except OSError:
         pass
     return 0
+
+
+def tasks_of(uid: int) -> int:
+    """Processes and threads of ``uid`` on this machine (read before the child's own /proc)."""
+    return _tasks_of(uid)
 
 
 def _tasks_of(uid: int) -> int:

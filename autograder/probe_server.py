@@ -201,11 +201,12 @@ def _keeper(meta: dict, fds: list[int], ctx: dict) -> None:
         _close_all_but(set(fds))
         from . import isolate
 
+        host_tasks = isolate.tasks_of(os.getuid()) if os.geteuid() != 0 else 0
         ns = isolate.unshare_child() if ctx["namespaces"] else {}
         me = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _runner(meta, fds, ctx, ns, me)
+            _runner(meta, fds, ctx, ns, me, host_tasks)
         for fd in fds:
             os.close(fd)
         while True:
@@ -222,7 +223,7 @@ def _keeper(meta: dict, fds: list[int], ctx: dict) -> None:
         os._exit(code)
 
 
-def _runner(meta: dict, fds: list[int], ctx: dict, ns: dict, keeper: int) -> None:
+def _runner(meta: dict, fds: list[int], ctx: dict, ns: dict, keeper: int, host_tasks: int = 0) -> None:
     code = 71
     streams: list = []
     try:
@@ -234,7 +235,7 @@ def _runner(meta: dict, fds: list[int], ctx: dict, ns: dict, keeper: int) -> Non
         from .probes import runtime, wire
 
         st = isolate.enter(ctx["plan"], ns, keeper, int(meta.get("memory_mb", 2048)),
-                           float(meta.get("cpu_seconds", 60)), ctx["userns"])
+                           float(meta.get("cpu_seconds", 60)), ctx["userns"], host_tasks)
         streams = [_CappedText(1), _CappedText(2)]
         sys.stdout, sys.stderr = streams
         os.environ.clear()

@@ -88,14 +88,44 @@ def _same_input(after, before: np.ndarray) -> bool:
 # --------------------------------------------------------------------------
 # hw3.iou
 
-IOU_PARTS = {  # name: (weight, description)
+IOU_PARTS = {  # name: (weight, description); each compares only the pairs whose union is > 0
     "hand": (2.0, "small boxes worked out by hand"),
     "random": (2.5, "300 x 200 random boxes"),
-    "touching": (1.5, "boxes on a grid that touch, coincide or have zero area (IoU 0 where the union is 0)"),
+    "touching": (1.5, "boxes on a grid that touch, coincide or have zero area"),
     "empty_n": (0.6, "N = 0 boxes against 7"),
     "empty_m": (0.6, "5 boxes against M = 0"),
     "one": (0.3, "1 box against 3"),
 }
+# The one place where the conventions differ: two zero-area boxes (union 0). The notebook
+# defines the IoU as 0 there; torchvision.ops.box_iou returns 0/0 = nan.
+ZERO_UNION_WEIGHT = 0.5
+ZERO_UNION_CASES = ("hand", "random", "touching")
+
+
+def union_area(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """area(a) + area(b) - intersection for every pair, in float64 (N, M)."""
+    a, b = np.asarray(a, dtype=np.float64).reshape(-1, 4), np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
+    iw = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
+    return area(a)[:, None] + area(b)[None, :] - iw * ih
+
+
+def _iou_result(rec, want, ctx):
+    """The returned (N, M) matrix as float64, after the type and shape checks."""
+    got = unwrap(rec.get("value"), f"`box_iou` ({ctx})")
+    if not rec.get("is_tensor"):
+        raise Fail(f"`box_iou` returned a {type(got).__name__}, not a torch tensor ({ctx})")
+    if not isinstance(got, np.ndarray) or got.dtype.kind not in "biuf":
+        raise Fail(f"`box_iou` returned no numeric tensor ({ctx})")
+    if got.shape != want.shape:
+        hint = ""
+        if 0 in want.shape:
+            hint = "; with no boxes on one side the result is an empty (N, M) tensor: build it with broadcasting, not a list of rows"
+        elif got.shape == want.shape[::-1]:
+            hint = "; rows must follow boxes1 and columns boxes2"
+        raise Fail(f"`box_iou`: shape {tuple(got.shape)}, expected {tuple(want.shape)} ({ctx}){hint}")
+    return got.astype(np.float64)
 
 
 def judge_iou(out, seed, ck):
@@ -104,31 +134,39 @@ def judge_iou(out, seed, ck):
     for name, (w, ctx) in IOU_PARTS.items():
         a, b = inputs[name]
         want = hand_iou() if name == "hand" else reference_iou(a, b)
+        pos = union_area(a, b) > 0  # where every convention agrees; the rest is the zero-union part's
         rec = out.get(name) if isinstance(out.get(name), dict) else {"value": Bad("missing", "no result came back")}
         with part(ck, f"box_iou {name}", w, "box_iou", ctx):
-            got = unwrap(rec.get("value"), f"`box_iou` ({ctx})")
-            if not rec.get("is_tensor"):
-                raise Fail(f"`box_iou` returned a {type(got).__name__}, not a torch tensor ({ctx})")
-            if isinstance(got, np.ndarray) and got.shape != want.shape:
-                hint = ""
-                if 0 in want.shape:
-                    hint = "; with no boxes on one side the result is an empty (N, M) tensor: build it with broadcasting, not a list of rows"
-                elif got.shape == want.shape[::-1]:
-                    hint = "; rows must follow boxes1 and columns boxes2"
-                raise Fail(f"`box_iou`: shape {tuple(got.shape)}, expected {tuple(want.shape)} ({ctx}){hint}")
-            if isinstance(got, np.ndarray) and got.dtype.kind == "f" and np.isnan(got).any():
-                raise Fail(f"`box_iou`: NaN where the union is 0 (two zero-area boxes); the IoU must be 0 there ({ctx})")
-            if isinstance(got, np.ndarray) and got.shape == want.shape and got.size and got.dtype.kind in "biuf":
-                err = float(np.max(np.abs(got.astype(np.float64) - want)))
+            got = _iou_result(rec, want, ctx)
+            if not np.all(np.isfinite(got[pos])):
+                raise Fail(f"`box_iou`: NaN or inf for boxes whose union is not 0 ({ctx})")
+            if pos.any():
+                diff = np.where(pos, np.abs(got - want), 0.0)
+                err = float(diff.max())
                 if not err <= 1e-5:
-                    i, j = np.unravel_index(np.argmax(np.abs(got.astype(np.float64) - want)), want.shape)
+                    i, j = np.unravel_index(int(np.argmax(diff)), want.shape)
                     a_box, b_box = a[i].tolist(), b[j].tolist()
-                    hint = _iou_hint(a_box, b_box, float(got[i, j]))
-                    raise Fail(f"`box_iou`: wrong values, IoU({_fmt(a_box)}, {_fmt(b_box)}) = {float(got[i, j]):.4g}, "
-                               f"expected {want[i, j]:.4g} ({ctx}){hint}")
-            expect_array(got, want, "`box_iou`", 1e-5, ctx)
+                    raise Fail(f"`box_iou`: wrong values, IoU({_fmt(a_box)}, {_fmt(b_box)}) = {got[i, j]:.4g}, "
+                               f"expected {want[i, j]:.4g} ({ctx}){_iou_hint(a_box, b_box, float(got[i, j]))}")
             if not (_same_input(rec.get("a_after"), a) and _same_input(rec.get("b_after"), b)):
                 raise Fail(f"`box_iou` changed its input boxes in place ({ctx})")
+    with part(ck, "box_iou of two zero-area boxes", ZERO_UNION_WEIGHT, "box_iou", "two zero-area boxes"):
+        zero_union = []  # (case, what the student gave where the union is 0)
+        for name in ZERO_UNION_CASES:
+            a, b = inputs[name]
+            ctx = IOU_PARTS[name][1]
+            rec = out.get(name) if isinstance(out.get(name), dict) else {"value": Bad("missing", "no result came back")}
+            got = _iou_result(rec, reference_iou(a, b), ctx)
+            zero_union.append((ctx, got[union_area(a, b) <= 0]))
+        n = sum(v.size for _, v in zero_union)
+        nan = sum(int(np.isnan(v).sum()) for _, v in zero_union)
+        if nan:
+            raise Fail(f"`box_iou`: the IoU of two zero-area boxes (union 0) must be 0 in this notebook; yours gives NaN "
+                       f"there ({nan} of {n} such pairs), as torchvision's box_iou does (0/0)")
+        for ctx, v in zero_union:
+            if v.size and np.max(np.abs(v)) > 0:
+                raise Fail(f"`box_iou`: the IoU of two zero-area boxes (union 0) must be 0; got "
+                           f"{v[np.argmax(np.abs(v))]:.4g} ({ctx})")
 
 
 def _fmt(box) -> str:
@@ -211,21 +249,29 @@ def judge_nms(out, seed, ck):
         r = out.get(name)
         return r.get("value") if isinstance(r, dict) else Bad("missing", "no result came back")
 
+    order = []  # (function, case, kept as returned, torchvision's) of the cases whose SET is right
     for t in NMS_THRESHOLDS:
         b, s, thr = inputs[f"nms_{t}"]
         want = reference_nms(b, s, thr)
         ctx = f"900 boxes in 40 clusters, iou_threshold={t}"
-        with part(ck, f"nms at {t}", 1.2, "nms", ctx):
+        with part(ck, f"nms at {t}", 1.1, "nms", ctx):
             got = _as_index_list(rec(f"nms_{t}"), "`nms`", ctx)
-            if got != want:
+            if set(got) != set(want) or len(got) != len(want):
                 raise Fail(f"`nms`: kept {len(got)} boxes, torchvision.ops.nms keeps {len(want)} "
                            f"({ctx}){_nms_hint(got, want, b, s, None, thr)}")
+            order.append(("nms", ctx, got, want))
     ctx = f"5 boxes, iou_threshold={EQUAL_THRESHOLD}, two pairs with IoU exactly {EQUAL_THRESHOLD}"
     with part(ck, "nms at the threshold", 0.6, "nms", ctx):
         got = _as_index_list(rec("nms_equal"), "`nms`", ctx)
         want = reference_nms(EQUAL_BOXES, EQUAL_SCORES, EQUAL_THRESHOLD)
-        if got != want:
+        if set(got) != set(want):
             # [0,0,4,4] and [0,0,4,2]: IoU exactly 8 / 16 = 0.5, so both are kept at threshold 0.5.
+            removed_at_equality = reference_nms(EQUAL_BOXES, EQUAL_SCORES, EQUAL_THRESHOLD - 1e-6)
+            if set(got) == set(removed_at_equality):
+                raise Fail(f"`nms`: kept {got}, expected {want}: boxes [0,0,4,4] and [0,0,4,2] have IoU exactly 0.5; "
+                           f"this notebook removes a box only when its IoU is > iou_threshold (torchvision.ops.nms, "
+                           f"darknet), yours removes it at IoU >= iou_threshold too (the Soft-NMS paper's pseudocode) "
+                           f"({ctx})")
             raise Fail(f"`nms`: kept {got}, expected {want}: boxes [0,0,4,4] and [0,0,4,2] have IoU exactly 0.5, "
                        f"and a box is removed only when its IoU is > iou_threshold (0.5 here), as in torchvision ({ctx})")
     ctx = "no boxes: tensors of shape (0, 4) and (0,)"
@@ -237,16 +283,26 @@ def judge_nms(out, seed, ck):
         b, s, lab, thr = inputs[name]
         want = reference_batched_nms(b, s, lab, thr)
         ctx = f"{n_desc}, iou_threshold={thr}"
-        with part(ck, f"batched_nms {name}", 1.5, "batched_nms", ctx):
+        with part(ck, f"batched_nms {name}", 1.4, "batched_nms", ctx):
             got = _as_index_list(rec(name), "`batched_nms`", ctx)
-            if got != want:
+            if set(got) != set(want) or len(got) != len(want):
                 raise Fail(f"`batched_nms`: kept {len(got)} boxes, torchvision.ops.batched_nms keeps {len(want)} "
                            f"({ctx}){_nms_hint(got, want, b, s, lab, thr)}")
+            order.append(("batched_nms", ctx, got, want))
     ctx = "no boxes: tensors of shape (0, 4), (0,) and (0,)"
     with part(ck, "batched_nms of no boxes", 0.2, "batched_nms", ctx):
         got = _as_index_list(rec("batched_empty"), "`batched_nms`", ctx)
         if got:
             raise Fail(f"`batched_nms`: {len(got)} indices kept out of no boxes ({ctx})")
+    with part(ck, "nms order", 0.5, "nms", "the kept indices' order"):
+        if not order:
+            _as_index_list(rec(f"nms_{NMS_THRESHOLDS[0]}"), "`nms`", f"iou_threshold={NMS_THRESHOLDS[0]}")
+            raise Fail("`nms` / `batched_nms`: the order of the kept indices could not be checked: no case kept "
+                       "torchvision's boxes")
+        for fn, ctx, got, want in order:
+            if got != want:
+                raise Fail(f"`{fn}`: the right boxes but not in order of decreasing score; return the kept indices by "
+                           f"decreasing score, as torchvision.ops.{fn} does ({ctx})")
     for name, w in (("filter", 1.6), ("filter_edge", 0.4)):
         b, obj, probs, t = inputs["filter"] if name == "filter" else FILTER_EDGE
         b32, obj32, p32 = (np.asarray(x, dtype=np.float32) for x in (b, obj, probs))
@@ -255,6 +311,9 @@ def judge_nms(out, seed, ck):
         # FILTER_EDGE: objectness 0.5 x probability 0.5 = 0.25 (exact in float32), kept at 0.25.
         ctx = ("3 boxes; objectness 0.5 x probability 0.5 = 0.25 at conf_threshold 0.25: keep scores >= the threshold"
                if name == "filter_edge" else f"{len(b)} boxes, 6 classes, conf_threshold {t}")
+        if name == "filter_edge":
+            ctx = ("3 boxes, objectness 0.5 x probability 0.5 = 0.25 at conf_threshold 0.25: this notebook keeps a score "
+                   "equal to the threshold (>=); darknet keeps only scores > thresh")
         with part(ck, f"filter_boxes {name}", w, "filter_boxes", ctx):
             got = unwrap(rec(name), f"`filter_boxes` ({ctx})")
             if not isinstance(got, list) or len(got) != 3 or any(isinstance(x, Bad) for x in got):
@@ -320,10 +379,11 @@ def _iou_np(a, b):
     return box_iou_np(a, b)
 
 
-def reference_map(dets, gts, num_classes, thr, rule="voc"):
+def reference_map(dets, gts, num_classes, thr, rule="voc", ap=reference_voc_ap):
     """Per-class AP (nan without ground truth) and their mean. ``rule``: "voc" matches each
     detection to the ground truth of largest IoU (already matched -> false positive);
-    "unmatched" to the largest IoU among the ground truths not yet matched."""
+    "unmatched" to the largest IoU among the ground truths not yet matched. ``ap``: the AP of
+    one (recall, precision) curve (all points; ``eleven_point_ap`` for VOC 2007's rule)."""
     aps = np.full(num_classes, np.nan)
     for c in range(num_classes):
         recs = []  # (score, image, box)
@@ -364,74 +424,106 @@ def reference_map(dets, gts, num_classes, thr, rule="voc"):
         ctp, cfp = np.cumsum(tp), np.cumsum(fp)
         rec = ctp / n_pos
         prec = ctp / np.maximum(ctp + cfp, np.finfo(np.float64).eps)
-        aps[c] = reference_voc_ap(rec, prec)
+        aps[c] = ap(rec, prec)
     return float(np.nanmean(aps)) if np.any(~np.isnan(aps)) else float("nan"), aps
 
 
-MAP_WEIGHTS = {"scenes": 2.0, "extra_class": 1.2, "difficult": 1.0, "iou_0.7": 0.8}
+MAP_WEIGHTS = {"scenes": 2.0, "extra_class": 1.0, "difficult": 1.0, "iou_0.7": 0.8}
 MAP_CONTEXT = {"scenes": "8 scenes, 4 classes, an image without ground truth and one without detections",
                "extra_class": "6 classes: class 4 has no box at all and class 5 only detections (no ground truth)",
                "difficult": "8 scenes, 4 classes, some ground truths are difficult",
                "iou_0.7": "5 scenes, 4 classes, iou_threshold 0.7"}
+# Where the conventions differ, each in a part of its own: the AP of one curve (all points,
+# VOC 2010 on; or VOC 2007's 11 points) and the AP reported for a class without ground truth
+# (nan here; -1 in pycocotools and torchmetrics). The other parts accept either AP rule and
+# compare only the classes that have ground truth.
+ALL_POINT_WEIGHT = 0.6
+NO_GT_WEIGHT = 0.5
+
+
+def _map_pair(got, ncls, ctx):
+    """(mAP, ap_per_class as float64) from what ``mean_average_precision`` returned."""
+    if isinstance(got, Bad) and got.kind == "type":
+        raise Fail(f"`mean_average_precision` returned {got.message[:120]} ({ctx})")
+    got = unwrap(got, f"`mean_average_precision` ({ctx})")
+    if not isinstance(got, (list, tuple)) or len(got) != 2:
+        raise Fail(f"`mean_average_precision`: return a tuple (mAP, ap_per_class) ({ctx})")
+    m, aps = got
+    m = unwrap(m, f"`mean_average_precision` mAP ({ctx})")
+    aps = unwrap(aps, f"`mean_average_precision` ap_per_class ({ctx})")
+    if not isinstance(aps, np.ndarray) or aps.shape != (ncls,) or aps.dtype.kind not in "biuf":
+        shape = tuple(aps.shape) if isinstance(aps, np.ndarray) else type(aps).__name__
+        raise Fail(f"`mean_average_precision`: ap_per_class of shape {shape}, expected ({ncls},) ({ctx})")
+    return m, aps.astype(np.float64)
 
 
 def judge_map(out, seed, ck):
     out = out if isinstance(out, dict) else {}
     inputs = map_inputs(seed)
+    eleven = []     # the cases whose AP follows VOC 2007's 11-point rule instead of all points
+    all_point = []  # the cases whose AP follows the all-point rule (and differs from 11 points)
+    first_fail: list[str] = []
+
+    def check_ap(got, r, p, ctx):
+        want, alt = reference_voc_ap(r, p), eleven_point_ap(r, p)
+        got = unwrap(got, f"`voc_ap` ({ctx})")
+        if isinstance(got, float) and abs(got - want) <= 1e-6:
+            if abs(want - alt) > 1e-6:
+                all_point.append(ctx)
+            return
+        if isinstance(got, float) and abs(got - alt) <= 1e-6:
+            eleven.append(ctx)
+            return
+        if isinstance(got, float):
+            raise Fail(f"`voc_ap`: got {got:.4f}, expected {want:.4f} ({ctx}){_ap_hint(got, r, p)}")
+        expect_number(got, want, "`voc_ap`", 1e-6, ctx)
+
     hand = out.get("hand") if isinstance(out.get("hand"), list) else []
-    ctx = "hand-made rankings"
-    with part(ck, "voc_ap by hand", 1.0, "voc_ap", ctx):
-        for k, (r, p, want) in enumerate(AP_HAND):
-            ctx = f"recall {np.round(r, 3).tolist()}, precision {np.round(p, 3).tolist()}"
-            got = hand[k] if k < len(hand) else Bad("missing", "no result came back")
-            got = unwrap(got, f"`voc_ap` ({ctx})")
-            if isinstance(got, float) and abs(got - want) > 1e-6:
-                raise Fail(f"`voc_ap`: got {got:.4f}, expected {want:.4f} ({ctx}){_ap_hint(got, r, p)}")
-            expect_number(got, want, "`voc_ap`", 1e-6, ctx)
+    for k, (r, p, _) in enumerate(AP_HAND):
+        ctx = f"recall {np.round(r, 3).tolist()}, precision {np.round(p, 3).tolist()}"
+        with part(ck, "voc_ap by hand", 1.0 / len(AP_HAND), "voc_ap", ctx):
+            try:
+                check_ap(hand[k] if k < len(hand) else Bad("missing", "no result came back"), r, p, ctx)
+            except Fail as e:
+                first_fail.append(str(e))
+                raise
     pr = out.get("pr") if isinstance(out.get("pr"), list) else []
-    ctx = "random rankings"
-    with part(ck, "voc_ap random", 1.0, "voc_ap", ctx):
-        for k, (r, p) in enumerate(inputs["pr"]):
-            ctx = f"a random ranking of {len(r)} detections"
-            want = reference_voc_ap(r, p)
-            got = unwrap(pr[k] if k < len(pr) else Bad("missing", "no result came back"), f"`voc_ap` ({ctx})")
-            if isinstance(got, float) and abs(got - want) > 1e-6:
-                raise Fail(f"`voc_ap`: got {got:.4f}, expected {want:.4f} ({ctx}){_ap_hint(got, r, p)}")
-            expect_number(got, want, "`voc_ap`", 1e-6, ctx)
+    for k, (r, p) in enumerate(inputs["pr"]):
+        ctx = f"a random ranking of {len(r)} detections"
+        with part(ck, "voc_ap random", 1.0 / len(inputs["pr"]), "voc_ap", ctx):
+            try:
+                check_ap(pr[k] if k < len(pr) else Bad("missing", "no result came back"), r, p, ctx)
+            except Fail as e:
+                first_fail.append(str(e))
+                raise
     fn = "mean_average_precision"
+    no_gt = []  # (context, ap_per_class, the classes without non-difficult ground truth)
     for name, (dets, gts, ncls, thr) in inputs["sets"].items():
-        refs = [reference_map(dets, gts, ncls, thr, rule) for rule in ("voc", "unmatched")]
+        refs = {(rule, rule_ap): reference_map(dets, gts, ncls, thr, rule, ap)
+                for rule in ("voc", "unmatched") for rule_ap, ap in (("all", reference_voc_ap), ("11", eleven_point_ap))}
+        want_m, want_aps = refs[("voc", "all")]
+        has_gt = ~np.isnan(want_aps)
         ctx = MAP_CONTEXT[name]
         with part(ck, f"mean_average_precision {name}", MAP_WEIGHTS[name], fn, ctx):
-            got = out.get(name, Bad("missing", "no result came back"))
-            if isinstance(got, Bad) and got.kind == "type":
-                raise Fail(f"`mean_average_precision` returned {got.message[:120]} ({ctx})")
-            got = unwrap(got, f"`mean_average_precision` ({ctx})")
-            if not isinstance(got, (list, tuple)) or len(got) != 2:
-                raise Fail(f"`mean_average_precision`: return a tuple (mAP, ap_per_class) ({ctx})")
-            m, aps = got
-            m = unwrap(m, f"`mean_average_precision` mAP ({ctx})")
-            aps = unwrap(aps, f"`mean_average_precision` ap_per_class ({ctx})")
-            if not isinstance(aps, np.ndarray) or aps.shape != (ncls,) or aps.dtype.kind not in "biuf":
-                shape = tuple(aps.shape) if isinstance(aps, np.ndarray) else type(aps).__name__
-                raise Fail(f"`mean_average_precision`: ap_per_class of shape {shape}, expected ({ncls},) ({ctx})")
-            aps = aps.astype(np.float64)
-            ok = False
-            for want_m, want_aps in refs:
-                same_nan = np.array_equal(np.isnan(aps), np.isnan(want_aps))
-                if same_nan and np.allclose(np.nan_to_num(aps), np.nan_to_num(want_aps), atol=1e-6, rtol=0) \
-                        and isinstance(m, float) and abs(m - want_m) <= 1e-6:
-                    ok = True
+            try:
+                m, aps = _map_pair(out.get(name, Bad("missing", "no result came back")), ncls, ctx)
+            except Fail as e:
+                first_fail.append(str(e))
+                raise
+            no_gt.append((ctx, aps, np.flatnonzero(~has_gt)))
+            match = None
+            for key, (rm, raps) in refs.items():
+                if np.allclose(aps[has_gt], raps[has_gt], atol=1e-6, rtol=0) and isinstance(m, float) and abs(m - rm) <= 1e-6:
+                    match = key
                     break
-            if ok:
+            if match is not None:
+                if match[1] == "11" and not np.allclose(refs[(match[0], "all")][1][has_gt], aps[has_gt], atol=1e-6, rtol=0):
+                    eleven.append(ctx)
+                elif abs(refs[(match[0], "11")][0] - m) > 1e-6:
+                    all_point.append(ctx)
                 continue
-            want_m, want_aps = refs[0]
-            if not np.array_equal(np.isnan(aps), np.isnan(want_aps)):
-                raise Fail(f"`mean_average_precision`: AP per class {np.round(aps, 3).tolist()}, expected "
-                           f"{np.round(want_aps, 3).tolist()}: nan exactly for the classes without (non-difficult) "
-                           f"ground truth ({ctx})")
-            bad = [c for c in range(ncls) if not np.isnan(want_aps[c]) and abs(aps[c] - want_aps[c]) > 1e-6
-                   and abs(aps[c] - refs[1][1][c]) > 1e-6]
+            bad = [c for c in np.flatnonzero(has_gt)
+                   if all(abs(aps[c] - raps[c]) > 1e-6 or np.isnan(aps[c]) for _, raps in refs.values())]
             if bad:
                 c = bad[0]
                 raise Fail(f"`mean_average_precision`: AP of class {c} is {aps[c]:.4f}, expected {want_aps[c]:.4f} "
@@ -441,7 +533,28 @@ def judge_map(out, seed, ck):
                         if isinstance(m, float) and abs(m - np.nansum(want_aps) / ncls) <= 1e-6 else "")
                 shown = f"{m:.4f}" if isinstance(m, float) else type(m).__name__
                 raise Fail(f"`mean_average_precision`: mAP {shown}, expected {want_m:.4f} = the mean of the per-class "
-                           f"APs ({ctx}){hint}")
+                           f"APs of the classes with ground truth ({ctx}){hint}")
+    with part(ck, "average precision over all points", ALL_POINT_WEIGHT, "voc_ap", "all cases"):
+        if eleven:
+            raise Fail(f"`voc_ap`: this notebook's AP is VOC's all-point AP (the area under the precision envelope, VOC "
+                       f"2010 on); yours is VOC 2007's 11-point AP (the mean of the envelope at recall 0, 0.1, ..., 1) "
+                       f"({eleven[0]}{f' and {len(eleven) - 1} more' if len(eleven) > 1 else ''})")
+        if not all_point:
+            raise Fail(first_fail[0] if first_fail else "`voc_ap`: no AP could be checked")
+    with part(ck, "AP of a class without ground truth", NO_GT_WEIGHT, fn, "classes without ground truth"):
+        checked = [(ctx, aps, cls) for ctx, aps, cls in no_gt if len(cls)]
+        if not checked:
+            raise Fail(first_fail[-1] if first_fail else "`mean_average_precision`: no result could be checked")
+        for ctx, aps, cls in checked:
+            vals = aps[cls]
+            if not np.all(np.isnan(vals)):
+                c = int(cls[np.flatnonzero(~np.isnan(vals))[0]])
+                if aps[c] == -1:
+                    raise Fail(f"`mean_average_precision`: class {c} has no ground truth: this notebook reports its AP as "
+                               f"nan (and leaves it out of the mean, as the VOC devkit's 0/0 does); yours reports -1, as "
+                               f"pycocotools and torchmetrics do ({ctx})")
+                raise Fail(f"`mean_average_precision`: class {c} has no (non-difficult) ground truth, so its AP is "
+                           f"undefined: report nan (and leave it out of the mean), got {aps[c]:.4g} ({ctx})")
 
 
 def _ap_hint(got, r, p) -> str:

@@ -298,3 +298,75 @@ def mean_average_precision(detections, ground_truths, num_classes, iou_threshold
 ''',
     },
 }
+
+# Correct solutions written to another widely used convention: each must lose only the small
+# part where that convention differs from the notebook's, with a reason that names it.
+CONVENTIONS = {
+    "hw3.iou": {
+        "torchvision.ops.box_iou: 0/0 = nan for two zero-area boxes": {
+            "code": '''
+def box_iou(boxes1, boxes2):
+    # torchvision's formula: no guard, so two empty boxes give inter / union = 0 / 0 = nan
+    area1 = (boxes1[:, 2] - boxes1[:, 0]) * (boxes1[:, 3] - boxes1[:, 1])
+    area2 = (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1])
+    top_left = torch.max(boxes1[:, None, :2], boxes2[:, :2])
+    bottom_right = torch.min(boxes1[:, None, 2:], boxes2[:, 2:])
+    wh = (bottom_right - top_left).clamp(min=0)
+    inter = wh[..., 0] * wh[..., 1]
+    return inter / (area1[:, None] + area2 - inter)
+''',
+            "loses": 0.5, "says": "torchvision"},
+    },
+    "hw3.nms": {
+        "IoU >= threshold suppresses (the Soft-NMS paper's NMS pseudocode)": {
+            "code": '''
+def nms(boxes, scores, iou_threshold):
+    # Bodla et al. 2017, Algorithm 1: a box goes when iou(M, b_i) >= N_t
+    remaining = torch.argsort(scores, descending=True)
+    kept = []
+    while len(remaining):
+        m = remaining[0]
+        kept.append(int(m))
+        rest = remaining[1:]
+        overlap = box_iou(boxes[m].unsqueeze(0), boxes[rest]).squeeze(0)
+        remaining = rest[overlap < iou_threshold]
+    return torch.tensor(kept, dtype=torch.long)
+''',
+            "loses": 0.7, "says": "Soft-NMS"},
+        "darknet keeps only scores > thresh": {
+            "code": '''
+def filter_boxes(boxes, objectness, class_probs, conf_threshold):
+    # darknet: a detection is drawn when prob > thresh (strict)
+    score, label = (objectness.unsqueeze(1) * class_probs).max(dim=1)
+    mask = score > conf_threshold
+    return boxes[mask], score[mask], label[mask]
+''',
+            "loses": 0.5, "says": "darknet"},
+    },
+    "hw3.mean_ap": {
+        "VOC 2007's 11-point interpolated AP": {
+            "code": '''
+def voc_ap(recall, precision):
+    # VOC 2007 devkit: the mean, over recall levels 0, 0.1, ..., 1, of the largest precision
+    # at a recall >= that level (0 when no point reaches it)
+    recall, precision = np.asarray(recall, dtype=float), np.asarray(precision, dtype=float)
+    total = 0.0
+    for level in np.arange(11) / 10:
+        reached = precision[recall >= level]
+        total += reached.max() if reached.size else 0.0
+    return float(total / 11)
+''',
+            "loses": 0.6, "says": "11-point"},
+        "pycocotools: AP -1 for a class without ground truth, left out of the mean": {
+            "code": '''
+_map_nan = mean_average_precision
+def mean_average_precision(detections, ground_truths, num_classes, iou_threshold=0.5):
+    # COCOeval marks a category without ground truth with -1 and averages over the others
+    _, ap = _map_nan(detections, ground_truths, num_classes, iou_threshold)
+    ap = np.where(np.isnan(ap), -1.0, ap)
+    valid = ap > -1
+    return (float(ap[valid].mean()) if valid.any() else float("nan")), ap
+''',
+            "loses": 0.5, "says": "pycocotools"},
+    },
+}

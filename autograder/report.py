@@ -207,13 +207,16 @@ def summarise(rows: list[dict]) -> list[AssignmentStats]:
                 continue
             rep = r["report"]
             totals[s] = float(rep.get("total", 0.0))
-            max_points = max(max_points, float(rep.get("max", 0.0)))
+            if isinstance(rep.get("max"), (int, float)):
+                max_points = float(rep["max"])
             manual[s] = float(sum(m.get("max_points", 0) for m in rep.get("manual") or []))
             for i in rep.get("items", []):
                 st = items.get(i["id"])
                 if st is None:
                     short = i["id"].split(".", 1)[-1]
                     st = items[i["id"]] = ItemStats(i["id"], short, short, float(i.get("max_points", 0)))
+                if isinstance(i.get("max_points"), (int, float)):
+                    st.max_points = float(i["max_points"])  # the results, not today's registry, say what it was out of
                 st.points[s] = float(i.get("points", 0.0))
                 st.reasons[s] = str(i.get("reason", ""))
                 if isinstance(i.get("seconds"), (int, float)):

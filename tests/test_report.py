@@ -132,3 +132,17 @@ def test_after_grading_line_and_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     page, _ = report.write_report(tmp_path / "empty")
     assert "No results found." in page.read_text()
+
+
+def test_points_out_of_what_the_results_say(tmp_path):
+    """Items are shown out of the results' max_points, even if the registry changed since."""
+    r = _result("zo", {"batchnorm_backward": 3.0}, {"batchnorm_backward": "dx: wrong"})
+    for i in r["report"]["items"]:
+        if i["id"] == "hw1.batchnorm_backward":
+            i["max_points"] = 12
+    (tmp_path / "hw1").mkdir()
+    (tmp_path / "hw1" / "zo.json").write_text(json.dumps(r))
+    (stats,) = report.summarise(report.load_results(tmp_path))
+    assert stats.items["hw1.batchnorm_backward"].max_points == 12
+    page, _ = report.write_report(tmp_path)
+    assert "batchnorm_backward 3/12" in page.read_text()

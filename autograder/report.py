@@ -50,7 +50,8 @@ def load_results(results: Path) -> list[dict]:
 _MORE = re.compile(r"\s*\(and \d+ more cases?\)\s*$")
 # A number on its own (not inside a name such as conv2d or hw1): ints, decimals,
 # exponents, signs, percentages; inf and nan too.
-_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?%?(?![\w])|(?<![\w])(?:inf|nan)(?![\w])")
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?%?(?![\w])"
+                     r"|(?<![\w])(?:inf|nan)(?![\w])")
 
 
 def split_parts(reason: str) -> list[str]:

@@ -79,6 +79,7 @@ def test_reason_groups_abstract_numbers_only():
     assert d[0] == "rb" and d[1] == "`BasicBlock` not found (code cell # has a syntax error (line #: expected ':'))"
     # Names with digits are not numbers.
     assert report.abstract("conv2d_forward on hw1 with 3 channels, 1e-5") == "conv2d_forward on hw1 with # channels, #"
+    assert report.abstract("expected 272,474 (-272,474), shape (3, 3)") == "expected # (#), shape (#, #)"
     assert report.kind_of("wrong shape (#, #)") == "shape" and report.kind_of("wrong values, max relative error #") == "values"
 
 

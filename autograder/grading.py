@@ -55,7 +55,8 @@ class ItemResult:
     detail: str = ""  # for the course staff only (a grader's traceback); never in the reason
 
     def as_dict(self) -> dict:
-        d = {"id": self.id, "points": self.points, "max_points": self.max_points, "reason": self.reason}
+        d = {"id": self.id, "points": self.points, "max_points": self.max_points, "reason": self.reason,
+             "seconds": round(self.seconds, 3)}
         if self.grader_error:
             d["grader_error"] = True
         return d
@@ -160,6 +161,7 @@ def grade_item(item: Item, extracted: nbmod.Extracted, seed: int = DEFAULT_SEED)
 
 
 MAX_NOTES = 30
+from .engine import WALL_EXTRA, WALL_FACTOR  # noqa: E402
 _TRACE_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt))(: .*)?$")
 
 
@@ -177,9 +179,12 @@ def judge_outcome(item: Item, outcome, seed: int) -> ItemResult:
     from .probes.runtime import Bad as _Bad
 
     if outcome.status == "timeout":
-        return ItemResult(item.id, 0.0, item.points,
-                          f"{item.short}: timed out after {item.timeout * _timeout_scale():g} s (an endless loop, or far too slow?)",
-                          outcome.seconds)
+        limit = item.timeout * _timeout_scale()
+        if outcome.exit_info == "cpu":
+            why = f"used more than its {limit:g} s of CPU time (an endless loop, or far too slow?)"
+        else:
+            why = f"did not finish in {limit * WALL_FACTOR + WALL_EXTRA:g} s (waiting or sleeping forever?)"
+        return ItemResult(item.id, 0.0, item.points, f"{item.short}: timed out: it {why}", outcome.seconds)
     payload = outcome.payload
     if outcome.status != "ok" or not isinstance(payload, dict):
         last = _last_error(outcome.output_tail)

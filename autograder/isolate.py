@@ -463,8 +463,8 @@ def enter(p: Plan, ns: dict, keeper_pid: int, memory_mb: int, cpu_seconds: float
     if memory_mb:
         cap = _vm_size_bytes() + memory_mb * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    if cpu_seconds:
-        c = int(cpu_seconds) + 1
+    if cpu_seconds:  # SIGXCPU at the item's limit (the engine reports a timeout), SIGKILL a second later
+        c = max(1, int(round(cpu_seconds)))
         resource.setrlimit(resource.RLIMIT_CPU, (c, c + 1))
     if st["root"] == "private":
         os.chdir("/tmp")

@@ -234,6 +234,10 @@ def _runner(meta: dict, fds: list[int], ctx: dict, ns: dict, keeper: int, host_t
         from . import isolate
         from .probes import runtime, wire
 
+        # The runner is PID 1 of its namespace, which ignores signals it has no handler
+        # for: SIGXCPU (the item's CPU seconds) needs one. SIGKILL at the hard limit
+        # stops code that never returns to Python.
+        signal.signal(signal.SIGXCPU, lambda *_: os._exit(128 + signal.SIGXCPU))
         st = isolate.enter(ctx["plan"], ns, keeper, int(meta.get("memory_mb", 2048)),
                            float(meta.get("cpu_seconds", 60)), ctx["userns"], host_tasks)
         streams = [_CappedText(1), _CappedText(2)]
@@ -392,7 +396,7 @@ def serve(sock: socket.socket, ctx: dict) -> None:
                 _kill(pid)
         while children:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 break
             if pid == 0:
@@ -413,7 +417,8 @@ def serve(sock: socket.socket, ctx: dict) -> None:
             else:
                 code = 128 + os.WTERMSIG(status)
             reply = {"id": c["id"], "code": code, "timed_out": c["timed_out"],
-                     "seconds": round(time.monotonic() - c["start"], 4)}
+                     "seconds": round(time.monotonic() - c["start"], 4),
+                     "cpu": round(usage.ru_utime + usage.ru_stime, 3)}
             try:
                 sock.send(json.dumps(reply).encode())
             except OSError:

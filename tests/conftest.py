@@ -5,7 +5,7 @@ graded batch, trained models), so each module runs on one worker, except the
 modules whose tests are independent gradings, which spread over all workers, and
 the nbgrader tests, which share one autograded course per assignment and are
 grouped per assignment.
-Without xdist the marks do nothing.
+Without xdist none of this applies.
 
 Every process the tests start (notebook kernels, nbgrader, graders) uses one BLAS/
 OpenMP thread: the workers already fill the cores, and torch's small convolutions
@@ -13,6 +13,7 @@ run many times slower when two multi-threaded processes share two cores."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -24,13 +25,28 @@ SPREAD = {"test_validity.py", "test_notebooks_run.py"}
 PER_ASSIGNMENT = {"test_nbgrader.py"}
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        name = item.path.name
-        if name in SPREAD:
-            continue
-        group = str(item.path.relative_to(config.rootpath))
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        if name in PER_ASSIGNMENT and "hw" in params:
-            group += "::" + params["hw"]
-        item.add_marker(pytest.mark.xdist_group(group))
+def group_of(nodeid: str) -> str:
+    """The unit a worker runs whole: the module, but each test of a SPREAD module
+    alone, and one unit per assignment for PER_ASSIGNMENT modules."""
+    path = nodeid.split("::", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    if name in SPREAD:
+        return nodeid
+    if name in PER_ASSIGNMENT:
+        m = re.search(r"\[(?:.*-)?(hw\d+)(?:-.*)?\]$", nodeid)
+        if m:
+            return f"{path}::{m.group(1)}"
+    return path
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's own `--dist loadgroup` does not group with pytest 9.2 (the
+    group suffix it adds to node ids is not seen by its scheduler), so the kit
+    schedules by scope itself: LoadScopeScheduling with the scopes above."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class KitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return KitScheduling(config, log)

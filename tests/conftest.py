@@ -39,6 +39,7 @@ def group_of(nodeid: str) -> str:
     return path
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """pytest-xdist's own `--dist loadgroup` does not group with pytest 9.2 (the
     group suffix it adds to node ids is not seen by its scheduler), so the kit

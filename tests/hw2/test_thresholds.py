@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 
 from autograder.core import Bad, Checker, find_item
-from autograder.grading import _prepare_parent
+from tests.forked import prepare_parent as _prepare_parent
 from autograder.hw2 import catsdogs, digits
 from autograder.notebook import extract
 from autograder.probes.hw2 import PROBES
-from autograder.sandbox import Namespace, load_definitions, run_child, seed_everything
+from tests.forked import Namespace, load_definitions, run_child, seed_everything
 from tests.kit import SEEDS, cases, reference_cells
 
 LINEAR = "one linear layer on the pixels"

@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 from autograder.core import Bad, Checker, find_item
-from autograder.grading import _prepare_parent
+from tests.forked import prepare_parent as _prepare_parent
 from autograder.hw4 import noisy
 from autograder.notebook import extract
-from autograder.sandbox import Namespace, load_definitions, run_child, seed_everything
+from tests.forked import Namespace, load_definitions, run_child, seed_everything
 from tests.kit import SEEDS, reference_cells
 
 ITEM = "hw4.noisy_masks"

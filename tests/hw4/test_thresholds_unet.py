@@ -23,10 +23,10 @@ import functools
 import pytest
 
 from autograder.core import Bad, Checker, find_item
-from autograder.grading import _prepare_parent
+from tests.forked import prepare_parent as _prepare_parent
 from autograder.hw4 import denoise, unet
 from autograder.notebook import extract
-from autograder.sandbox import Namespace, load_definitions, run_child, seed_everything
+from tests.forked import Namespace, load_definitions, run_child, seed_everything
 from tests.kit import SEEDS, cases, reference_cells
 
 CONSTANT = "a model that outputs a constant colour"

@@ -364,6 +364,8 @@ def serve(sock: socket.socket, ctx: dict) -> None:
         if children:
             wait = max(1, min(50, int(1000 * min(c["deadline"] - now for c in children.values())) + 1))
         for fd, ev in poll.poll(wait):
+            if fd != sock.fileno():
+                continue  # a child's pidfd: it ended; reaped below
             try:
                 msg, fds, _, _ = socket.recv_fds(sock, 65536, 4)
             except (ConnectionError, OSError):
@@ -383,7 +385,9 @@ def serve(sock: socket.socket, ctx: dict) -> None:
                 for f in fds:
                     os.close(f)
                 children[pid] = {"id": req.get("id"), "deadline": time.monotonic() + float(req.get("timeout", 30)),
-                                 "start": time.monotonic(), "timed_out": False}
+                                 "start": time.monotonic(), "timed_out": False, "pidfd": _pidfd(pid)}
+                if children[pid]["pidfd"] is not None:  # wakes the poll the moment the child ends
+                    poll.register(children[pid]["pidfd"], select.POLLIN)
             else:
                 for f in fds:
                     os.close(f)
@@ -404,6 +408,9 @@ def serve(sock: socket.socket, ctx: dict) -> None:
             c = children.pop(pid, None)
             if c is None:
                 continue
+            if c["pidfd"] is not None:
+                poll.unregister(c["pidfd"])
+                os.close(c["pidfd"])
             from . import isolate
 
             isolate.reap(isolate.child_uid(pid))
@@ -423,6 +430,13 @@ def serve(sock: socket.socket, ctx: dict) -> None:
                 sock.send(json.dumps(reply).encode())
             except OSError:
                 return
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):  # Linux < 5.3: the poll's 50 ms tick finds it
+        return None
 
 
 def _kill(pid: int) -> None:

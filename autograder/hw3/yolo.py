@@ -48,6 +48,8 @@ NumPy; the box edges and interiors of the drawn images from the known boxes.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..core import Bad, Fail, Item, expect_array, rel_error, unwrap
@@ -101,8 +103,11 @@ def reference_param_count(num_classes: int, num_anchors: int) -> int:
     return int(sum(p.numel() for p in net.parameters()))
 
 
-def darknet_forward(x: np.ndarray, layers: list[tuple], vals: list[dict], eps: list[float]):
-    """The darknet forward in float64 with torch.nn.functional (judge side)."""
+def darknet_forward(x: np.ndarray, layers: list[tuple], vals: list[dict], eps: list[float], pool_pad: str = "replicate",
+                    slope: float = 0.1):
+    """The darknet forward in float64 with torch.nn.functional (judge side). ``pool_pad``: how the
+    sixth max-pool's map is padded at the right and bottom ("replicate" = darknet, which skips
+    the cells outside the map; "constant" = zero padding); ``slope``: the leaky ReLU's."""
     import torch
     import torch.nn.functional as F
 
@@ -117,11 +122,11 @@ def darknet_forward(x: np.ndarray, layers: list[tuple], vals: list[dict], eps: l
             if i + 1 < len(layers) and layers[i + 1][0] == "bn":
                 b = vals[i + 1]
                 h = F.batch_norm(h, t(b["mean"]), t(b["var"]), t(b["gamma"]), t(b["beta"]), False, 0.0, eps[n])
-                h = F.leaky_relu(h, 0.1)
+                h = F.leaky_relu(h, slope)
                 if n < 5:
                     h = F.max_pool2d(h, 2, 2)
                 elif n == 5:
-                    h = F.max_pool2d(F.pad(h, (0, 1, 0, 1), mode="replicate"), 2, 1)
+                    h = F.max_pool2d(F.pad(h, (0, 1, 0, 1), mode=pool_pad), 2, 1)
     return h.numpy()
 
 
@@ -251,7 +256,7 @@ def judge_tiny_yolo(out, seed, ck):
         with part(ck, "TinyYOLOv2 layers in darknet order", 2 / n, "TinyYOLOv2", ctx):
             rec = _record(rec, ctx)
             check_layout(rec, layout, ctx)
-        with part(ck, "TinyYOLOv2 forward", 2.5 / n, "TinyYOLOv2", ctx):
+        with part(ck, "TinyYOLOv2 forward", (2.5 - PAD_WEIGHT) / n, "TinyYOLOv2", ctx):
             rec = _record(rec, ctx)
             if case == 0:
                 train = rec.get("train")
@@ -281,17 +286,67 @@ def judge_tiny_yolo(out, seed, ck):
             if not isinstance(got, np.ndarray) or got.dtype.kind not in "biuf":
                 raise Fail(f"{ctx}: {what} returned no tensor")
             got = got.astype(np.float64)
-            vals = seeded_values(layout, _rng(seed, NET_KEY, case, 1))
-            eps = [float(e) for e in rec.get("eps") or []] or [1e-5] * 8
-            want = darknet_forward(net_input(seed, case, 2, fwd_in), layout, vals, eps)
+            want = _eval_reference(seed, case, rec, layout, fwd_in)
             if got.shape != want.shape:
                 raise Fail(f"{ctx}: eval-mode output shape {got.shape} on input {fwd_in}, expected {want.shape}")
-            err = rel_error(got, want) if np.isfinite(got).all() else float("inf")
+            # Compare away from the bottom/right border only: there the sixth max-pool's padding
+            # (a convention of its own, judged below) cannot reach.
+            inner = (slice(None), slice(None), slice(0, want.shape[2] - BORDER), slice(0, want.shape[3] - BORDER))
+            err = rel_error(got[inner], want[inner]) if np.isfinite(got).all() else float("inf")
             if err > TOL:
+                hint = ""
+                slope = darknet_forward(net_input(seed, case, 2, fwd_in), layout,
+                                        seeded_values(layout, _rng(seed, NET_KEY, case, 1)), _eps(rec), slope=0.01)
+                if rel_error(got[inner], slope[inner]) <= TOL:
+                    hint = ("; that is LeakyReLU's PyTorch default slope 0.01: darknet's leaky activation, which the "
+                            "weights were trained with, has slope 0.1")
                 raise Fail(f"{ctx}: the eval-mode output on input {fwd_in} differs from darknet's forward with the same "
-                           f"weights (max relative error {err:.1e}); check conv -> BatchNorm -> LeakyReLU(0.1) in every "
-                           f"block, the max-pools (the sixth: stride 1 on the map padded at the right and bottom by "
-                           f"repeating the last row/column), and no activation after the last 1x1 conv")
+                           f"weights (max relative error {err:.1e}){hint or _FORWARD_HINT}")
+        with part(ck, "TinyYOLOv2 sixth max-pool's padding", PAD_WEIGHT / n, "TinyYOLOv2", ctx):
+            rec = _record(rec, ctx)
+            got = rec.get("eval_out")
+            if isinstance(got, Bad) or not isinstance(got, np.ndarray) or got.dtype.kind not in "biuf":
+                raise Fail(f"{ctx}: the eval-mode output could not be checked (see the forward part)")
+            if [tuple(x) for x in rec.get("layers") or []] != layout:
+                raise Fail(f"{ctx}: the eval-mode output cannot be checked until the layers match darknet's layout")
+            got = got.astype(np.float64)
+            want = _eval_reference(seed, case, rec, layout, fwd_in)
+            if got.shape != want.shape or not np.isfinite(got).all():
+                raise Fail(f"{ctx}: the eval-mode output could not be checked (see the forward part)")
+            if rel_error(got, want) > TOL:
+                zero = _eval_reference(seed, case, rec, layout, fwd_in, pad="constant")
+                if rel_error(got, zero) <= TOL:
+                    raise Fail(f"{ctx}: the sixth max-pool (2x2, stride 1) must see the map padded at the right and "
+                               f"bottom the way darknet does it: darknet ignores the cells outside the map (the same as "
+                               f"repeating the last row/column, or padding with -inf); yours pads with zeros "
+                               f"(nn.ZeroPad2d, as some PyTorch ports do), which differs where the activations are "
+                               f"negative (the last rows/columns of the output)")
+                raise Fail(f"{ctx}: the last rows/columns of the eval-mode output on input {fwd_in} differ from "
+                           f"darknet's (max relative error {rel_error(got, want):.1e}): the sixth max-pool (stride 1) "
+                           f"must run on the map padded at the right and bottom by repeating the last row/column")
+
+
+BORDER = 3  # output rows/columns the sixth max-pool's padding reaches (the pooled edge + the two 3x3 convs)
+PAD_WEIGHT = 0.5
+_FORWARD_HINT = ("; check conv -> BatchNorm -> LeakyReLU(0.1) in every block, the max-pools (the sixth: stride 1 on "
+                 "the map padded at the right and bottom), and no activation after the last 1x1 conv")
+
+
+def _eps(rec) -> list[float]:
+    try:
+        return [float(e) for e in rec.get("eps") or []] or [1e-5] * 8
+    except (TypeError, ValueError):
+        return [1e-5] * 8
+
+
+def _eval_reference(seed, case, rec, layout, fwd_in, pad="replicate"):
+    return _eval_reference_cached(seed, case, tuple(layout), tuple(fwd_in), tuple(_eps(rec)), pad)
+
+
+@functools.lru_cache(maxsize=8)
+def _eval_reference_cached(seed, case, layout, fwd_in, eps, pad):
+    vals = seeded_values(list(layout), _rng(seed, NET_KEY, case, 1))
+    return darknet_forward(net_input(seed, case, 2, fwd_in), list(layout), vals, list(eps), pool_pad=pad)
 
 
 # --------------------------------------------------------------------------
@@ -432,6 +487,13 @@ def reference_decode(x: np.ndarray, anchors, num_classes: int, *, swap_rc=False,
     return boxes.reshape(n, -1, 4), obj.reshape(n, -1), probs.reshape(n, -1, num_classes)
 
 
+def _class_scores(x: np.ndarray, anchors, num_classes: int) -> np.ndarray:
+    """The raw class scores (N, K, C) in darknet's (anchor, row, column) order."""
+    n, _, sh, sw = x.shape
+    p = x.astype(np.float64).reshape(n, len(anchors), 5 + num_classes, sh, sw).transpose(0, 1, 3, 4, 2)
+    return p[..., 5:].reshape(n, -1, num_classes)
+
+
 def _close(a, b, tol=1e-4) -> bool:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return a.shape == b.shape and rel_error(a, b) <= tol
@@ -454,16 +516,36 @@ def _unchanged(after, before: np.ndarray) -> bool:
     return isinstance(after, np.ndarray) and after.shape == before.shape and np.array_equal(after, before)
 
 
+# The order of the K = A*S_h*S_w boxes is a convention of its own: darknet's channel layout
+# gives (anchor, row, column); ports that reshape to channels-last (YAD2K, keras-yolo3) flatten
+# (row, column, anchor). The value parts accept either order; this part asks for darknet's.
+ORDER_WEIGHT = 0.5
+
+
+def _either_order(got, want, want_last, name, fn, ctx, seen: dict):
+    """``got`` compared with the (anchor, row, col) reference, else with the (row, col, anchor)
+    one (recorded in ``seen``); raises the (anchor, row, col) comparison's Fail when neither fits."""
+    try:
+        return expect_array(got, want, name, TOL, ctx)
+    except Fail:
+        if isinstance(got, np.ndarray) and got.shape == want_last.shape and _close(got, want_last):
+            seen.setdefault("last", []).append(ctx)
+            return got
+        raise
+
+
 def judge_decode(out, seed, ck):
     out = out if isinstance(out, dict) else {}
     dec = out.get("decode") if isinstance(out.get("decode"), dict) else {}
     n = len(DECODE_CASES)
     fn = "decode_predictions"
+    seen: dict = {}  # "last": cases in (row, col, anchor) order; "first": a Fail message
     for case, (nb, anchors, c, sh, sw) in enumerate(DECODE_CASES):
         x = decode_input(seed, case)
         ctx = f"output of shape {x.shape}, {len(anchors)} anchors, {c} classes, a {sh}x{sw} grid"
         rec = dec.get(case) if isinstance(dec.get(case), dict) else {"error": Bad("missing", "no result came back")}
         boxes, obj, probs = reference_decode(x, anchors, c)
+        boxes_l, obj_l, probs_l = reference_decode(x, anchors, c, anchor_last=True)
 
         def parts():
             if "error" in rec:
@@ -478,26 +560,43 @@ def judge_decode(out, seed, ck):
             return got
 
         with part(ck, "decode_predictions boxes", 3.5 / n, fn, ctx):
-            g = unwrap(parts()[0], f"`decode_predictions` boxes ({ctx})")
-            if isinstance(g, np.ndarray) and g.shape == boxes.shape and not _close(g, boxes):
-                hint = _box_hint(g, x, anchors, c)
-                if not hint and _close(g / np.array([sw, sh, sw, sh]), boxes):
-                    hint = "; the boxes must be fractions of the image, not grid units: divide x and w by S_w, y and h by S_h"
-                raise Fail(f"`decode_predictions`: boxes wrong, max relative error {rel_error(g, boxes):.1e}{hint} ({ctx})")
-            expect_array(g, boxes, "`decode_predictions` boxes (N, A*S_h*S_w, 4)", TOL, ctx)
+            try:
+                g = unwrap(parts()[0], f"`decode_predictions` boxes ({ctx})")
+                if isinstance(g, np.ndarray) and g.shape == boxes.shape and not _close(g, boxes) and not _close(g, boxes_l):
+                    hint = _box_hint(g, x, anchors, c)
+                    if not hint and _close(g / np.array([sw, sh, sw, sh]), boxes):
+                        hint = "; the boxes must be fractions of the image, not grid units: divide x and w by S_w, y and h by S_h"
+                    raise Fail(f"`decode_predictions`: boxes wrong, max relative error {rel_error(g, boxes):.1e}{hint} ({ctx})")
+                _either_order(g, boxes, boxes_l, "`decode_predictions` boxes (N, A*S_h*S_w, 4)", fn, ctx, seen)
+            except Fail as e:
+                seen.setdefault("first", str(e))
+                raise
             if not _unchanged(rec.get("input_after"), x):
                 raise Fail(f"`decode_predictions` changed its input in place ({ctx})")
+            seen.setdefault("ok", True)
         with part(ck, "decode_predictions objectness", 1 / n, fn, ctx):
-            expect_array(parts()[1], obj, "`decode_predictions` objectness (N, A*S_h*S_w) = sigmoid(to)", TOL, ctx)
+            _either_order(parts()[1], obj, obj_l, "`decode_predictions` objectness (N, A*S_h*S_w) = sigmoid(to)", fn,
+                          ctx, seen)
         with part(ck, "decode_predictions class probabilities", 1.5 / n, fn, ctx):
             g = unwrap(parts()[2], f"`decode_predictions` class_probs ({ctx})")
-            if isinstance(g, np.ndarray) and g.shape == probs.shape and not _close(g, probs) and c > 1:
+            if isinstance(g, np.ndarray) and g.shape == probs.shape and not _close(g, probs) and not _close(g, probs_l) \
+                    and c > 1:
                 for dim in (1, 3, 4):
                     if _close(g, reference_decode(x, anchors, c, class_dim=dim)[2]):
                         raise Fail(f"`decode_predictions`: class_probs are a softmax over the wrong dimension; each "
                                    f"box's {c} class scores must sum to 1 ({ctx})")
-            expect_array(g, probs, "`decode_predictions` class_probs (N, A*S_h*S_w, C), a softmax over the classes",
-                         TOL, ctx)
+                if _close(g, _sig(_class_scores(x, anchors, c))):
+                    raise Fail(f"`decode_predictions`: class_probs are a sigmoid of each class score, YOLOv3's rule; "
+                               f"YOLOv2, whose output this is, takes a softmax over the {c} classes ({ctx})")
+            _either_order(g, probs, probs_l,
+                          "`decode_predictions` class_probs (N, A*S_h*S_w, C), a softmax over the classes", fn, ctx, seen)
+    with part(ck, "decode_predictions box order", ORDER_WEIGHT, fn, "the order of the boxes"):
+        if seen.get("last"):
+            raise Fail(f"`decode_predictions`: the boxes are listed in (row, column, anchor) order, as ports that "
+                       f"reshape to channels-last do (YAD2K, keras-yolo3); this notebook uses darknet's (anchor, row, "
+                       f"column) order, box k = a*S_h*S_w + row*S_w + col ({seen['last'][0]})")
+        if not seen.get("ok"):
+            raise Fail(seen.get("first") or "`decode_predictions`: the order of the boxes could not be checked")
     conv = out.get("conv") if isinstance(out.get("conv"), dict) else {}
     for i, shape in enumerate(CONV_SHAPES):
         b32 = boxes_input(seed, i)

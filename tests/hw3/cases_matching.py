@@ -125,3 +125,26 @@ def match_template_cnn(image, template, extractor, border=1):
 ''',
     },
 }
+
+# Correct solutions written to another widely used convention (see tests/test_validity.py).
+CONVENTIONS = {
+    "hw3.template_matching": {
+        "one mean over all channels, as scikit-image's match_template on a 3-D array": {
+            "code": '''
+def feature_ncc(search_feats, template_feats):
+    # scikit-image's match_template on a 3-D array: one mean over the whole (C, h, w) template / patch
+    c, h, w = template_feats.shape
+    t = template_feats.double()
+    t = t - t.mean()
+    s = search_feats.double()
+    windows = s.unfold(1, h, 1).unfold(2, w, 1)          # (C, Ho, Wo, h, w)
+    windows = windows.permute(1, 2, 0, 3, 4)             # (Ho, Wo, C, h, w)
+    centred = windows - windows.mean(dim=(2, 3, 4), keepdim=True)
+    num = (centred * t).sum(dim=(2, 3, 4))
+    den = torch.sqrt((centred ** 2).sum(dim=(2, 3, 4)) * (t ** 2).sum())
+    score = torch.where(den > 1e-9, num / torch.where(den > 1e-9, den, torch.ones_like(den)), torch.zeros_like(num))
+    return score.to(search_feats.dtype)
+''',
+            "loses": 0.4, "says": "scikit-image"},
+    },
+}

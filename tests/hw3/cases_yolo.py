@@ -403,3 +403,53 @@ def draw_boxes(image, boxes, labels, scores, class_names):
 ''',
     },
 }
+
+# Correct solutions written to another widely used convention (see tests/test_validity.py).
+CONVENTIONS = {
+    "hw3.tiny_yolo": {
+        "the stride-1 max-pool on a zero-padded map (nn.ZeroPad2d, as some PyTorch ports do)": {
+            "code": '''
+class TinyYOLOv2(nn.Module):
+    # a PyTorch port's layout: the stride-1 pool on a map padded with zeros (nn.ZeroPad2d)
+    def __init__(self, num_classes=20, num_anchors=5):
+        super().__init__()
+        blocks = []
+        cin = 3
+        for i, cout in enumerate([16, 32, 64, 128, 256, 512, 1024, 1024]):
+            blocks.append(nn.Conv2d(cin, cout, kernel_size=3, stride=1, padding=1, bias=False))
+            blocks.append(nn.BatchNorm2d(cout))
+            blocks.append(nn.LeakyReLU(0.1, inplace=True))
+            if i < 5:
+                blocks.append(nn.MaxPool2d(kernel_size=2, stride=2))
+            elif i == 5:
+                blocks.append(nn.ZeroPad2d((0, 1, 0, 1)))
+                blocks.append(nn.MaxPool2d(kernel_size=2, stride=1))
+            cin = cout
+        blocks.append(nn.Conv2d(cin, num_anchors * (5 + num_classes), kernel_size=1))
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, x):
+        return self.net(x)
+''',
+            "loses": 0.5, "says": "ZeroPad2d"},
+    },
+    "hw3.decode": {
+        "boxes in (row, column, anchor) order (YAD2K and keras-yolo3 reshape to channels-last)": {
+            "code": '''
+def decode_predictions(output, anchors, num_classes):
+    # YAD2K's layout: channels last, (N, S_h, S_w, A, 5 + C), flattened row, column, anchor
+    n, _, sh, sw = output.shape
+    a = len(anchors)
+    feats = output.permute(0, 2, 3, 1).reshape(n, sh, sw, a, 5 + num_classes)
+    grid_y, grid_x = torch.meshgrid(torch.arange(sh, dtype=output.dtype), torch.arange(sw, dtype=output.dtype), indexing="ij")
+    anchor_wh = torch.tensor(anchors, dtype=output.dtype).view(1, 1, 1, a, 2)
+    xy = (torch.sigmoid(feats[..., :2]) + torch.stack([grid_x, grid_y], -1)[:, :, None, :]) / torch.tensor([sw, sh], dtype=output.dtype)
+    wh = anchor_wh * torch.exp(feats[..., 2:4]) / torch.tensor([sw, sh], dtype=output.dtype)
+    boxes = torch.cat([xy, wh], dim=-1).reshape(n, -1, 4)
+    conf = torch.sigmoid(feats[..., 4]).reshape(n, -1)
+    probs = torch.softmax(feats[..., 5:], dim=-1).reshape(n, -1, num_classes)
+    return boxes, conf, probs
+''',
+            "loses": 0.5, "says": "YAD2K"},
+    },
+}

@@ -67,10 +67,12 @@ def grade(item_id: str) -> float:
     (:mod:`autograder.nbgrader_engine`). If a kernel runs this cell during autograde
     anyway, the configuration did not load, and the student's own code shares this
     kernel: the cell refuses (0 points, saying why) rather than give a grade the
-    student's code could have forged."""
+    student's code could have forged. (``tools/run_notebook.py``, which runs a source
+    notebook in grading mode for the course staff, says so with
+    ``COURSE_KIT_RUN_NOTEBOOK``.)"""
     assignment = item_id.split(".", 1)[0]
     max_points = None
-    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde" and not os.environ.get("COURSE_KIT_RUN_NOTEBOOK"):
         print(f"{item_id}: 0 points. Not graded: nbgrader autograde executed the notebook in a kernel, so the "
               "course's nbgrader_config.py (which grades with the sealed engine instead) was not loaded; "
               "tell the course staff.")

@@ -30,8 +30,10 @@ def run(path: Path, skip_hidden: bool = False, timeout: int = 600) -> dict:
     nb = nbformat.reads(path.read_text(), as_version=4)
     if skip_hidden:
         nb.cells = [c for c in nb.cells if "BEGIN HIDDEN TESTS" not in c.source]
-    env_before = {k: os.environ.get(k) for k in ("NBGRADER_EXECUTION", "PYTHONPATH", "MPLBACKEND")}
+    env_before = {k: os.environ.get(k) for k in ("NBGRADER_EXECUTION", "PYTHONPATH", "MPLBACKEND",
+                                                 "COURSE_KIT_RUN_NOTEBOOK")}
     os.environ["NBGRADER_EXECUTION"] = "autograde"
+    os.environ["COURSE_KIT_RUN_NOTEBOOK"] = "1"  # the hidden-test cells may grade (autograder/nbcell.py)
     os.environ["MPLBACKEND"] = "Agg"
     os.environ["PYTHONPATH"] = str(ROOT) + (os.pathsep + env_before["PYTHONPATH"] if env_before["PYTHONPATH"] else "")
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,

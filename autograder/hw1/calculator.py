@@ -16,11 +16,18 @@ Every expected number is computed here by code, three independent ways:
   gets gradient); the span of the input positions with a nonzero gradient.
 The networks (the seed questions' and the random ones) and the probe are in
 :mod:`autograder.probes.hw1.calculator`.
+
+Conventions: pooling output sizes rounded down (PyTorch's default) or up (Caffe,
+``ceil_mode=True``), and BatchNorm's parameters (2C in PyTorch's ``parameters()``; 4C
+in Keras's summary, which counts the running statistics). A column that follows
+another convention throughout passes the main parts of its network; each convention
+is a small part of its own (a quarter of its key's weight) whose reason names both.
 """
 from __future__ import annotations
 
 import warnings
 
+from .. import core
 from ..core import Bad, Fail, Item
 from ..probes.hw1.calculator import ACTIVATIONS, N_RANDOM, probe, random_network, seed_networks
 from .common import NUMPY_ONLY, expect_equal, field
@@ -40,8 +47,9 @@ def _uninitialized(cls):
     return type(cls.__name__, (cls,), {"reset_parameters": lambda self: None})
 
 
-def _torch_layer(spec: dict, shape: tuple):
-    """The torch module a spec stands for, on an input of ``shape`` (without batch)."""
+def _torch_layer(spec: dict, shape: tuple, ceil: bool = False):
+    """The torch module a spec stands for, on an input of ``shape`` (without batch);
+    ``ceil``: pooling rounds its output size up (``ceil_mode=True``, Caffe's convention)."""
     import torch.nn as nn
 
     t = spec["type"]
@@ -52,7 +60,7 @@ def _torch_layer(spec: dict, shape: tuple):
                                          groups=spec.get("groups", 1), bias=spec.get("bias", True))
     if t in ("maxpool", "avgpool"):
         cls = nn.AvgPool2d if t == "avgpool" else nn.MaxPool2d
-        return cls(spec["k"], stride=spec.get("s", spec["k"]), padding=spec.get("p", 0))
+        return cls(spec["k"], stride=spec.get("s", spec["k"]), padding=spec.get("p", 0), ceil_mode=ceil)
     if t == "bn":
         return (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(shape[0])
     if t == "flatten":
@@ -67,10 +75,10 @@ def _torch_layer(spec: dict, shape: tuple):
     raise ValueError(f"unknown layer type {t!r}")
 
 
-def torch_shapes_params_macs(input_shape, layers) -> list[dict]:
+def torch_shapes_params_macs(input_shape, layers, ceil: bool = False) -> list[dict]:
     """Output shape, parameter count and multiply-adds of every layer, from real torch
     modules and a forward pass of an empty batch (shape (0, C, H, W): every output
-    size is computed, no arithmetic is done)."""
+    size is computed, no arithmetic is done). ``ceil``: pooling in ceil mode."""
     import torch
     import torch.nn as nn
 
@@ -79,7 +87,7 @@ def torch_shapes_params_macs(input_shape, layers) -> list[dict]:
     with torch.no_grad(), warnings.catch_warnings():  # padding='same' with an even kernel warns
         warnings.simplefilter("ignore")
         for spec in layers:
-            mod = _torch_layer(spec, tuple(x.shape[1:])).eval()
+            mod = _torch_layer(spec, tuple(x.shape[1:]), ceil).eval()
             y = mod(x)
             params = sum(p.numel() for p in mod.parameters())
             if isinstance(mod, nn.Conv2d):
@@ -177,6 +185,45 @@ def _rows(got, n: int, what: str) -> list[dict]:
     return list(got)
 
 
+ROUNDING = ("pooling output sizes are rounded down, floor((n + 2p - k) / s) + 1, as PyTorch does by default "
+            "(ceil_mode=False); Caffe and ceil_mode=True round up")
+BN_PARAMS = ("BatchNorm has 2C parameters (gamma and beta: what PyTorch's layer.parameters() holds); Keras's "
+             "model.summary() also counts the running mean and variance, 4C, as non-trainable parameters")
+
+
+def _variants(shape, layers, want: list[dict]) -> dict[str, list[dict]]:
+    """The table under the other conventions this item knows: pooling in ceil mode, and
+    BatchNorm counted with its running statistics (Keras), alone and together."""
+    out = {}
+    if any(l["type"] in ("maxpool", "avgpool") for l in layers):
+        ceil = torch_shapes_params_macs(shape, layers, ceil=True)
+        if [r["output_shape"] for r in ceil] != [r["output_shape"] for r in want]:
+            out["ceil"] = ceil
+    if any(l["type"] == "bn" for l in layers):
+        for name, table in [("", want)] + list(out.items()):
+            keras = [dict(r, params=2 * r["params"]) if l["type"] == "bn" else r for l, r in zip(layers, table)]
+            out[f"{name} keras".strip()] = keras
+    return out
+
+
+def _column(rows: list[dict], key: str) -> list:
+    col = []
+    for r in rows:
+        v = r[key]
+        col.append(tuple(v) if key == "output_shape" and isinstance(v, (list, tuple)) else v)
+    return col
+
+
+def _same_column(rows: list[dict], table: list[dict], key: str) -> bool:
+    """Whether the student's column ``key`` equals the table's, layer by layer (never raises)."""
+    try:
+        for g, w in zip(_column(rows, key), table):
+            core.expect_equal(g, w[key], "")
+        return True
+    except Exception:  # noqa: BLE001 -- a wrong or odd value: not the same
+        return False
+
+
 def _check_network(ck, got, shape, layers, what: str, weights: dict[str, float]) -> None:
     try:
         rows = _rows(got, len(layers), what)
@@ -185,9 +232,14 @@ def _check_network(ck, got, shape, layers, what: str, weights: dict[str, float])
             raise e
         return
     want = oracle_table(shape, layers)
+    others = _variants(shape, layers, want)
     ctx = f"{what}, input {tuple(shape)}"
     for key in KEYS:
         with ck.part(f"{FN} {key}", weights[key]):
+            # A column that follows one of the other conventions throughout passes here:
+            # the convention costs its own part below.
+            if key != "rf" and any(_same_column(rows, table, key) for table in others.values()):
+                continue
             for i, (spec, g, w) in enumerate(zip(layers, rows, want)):
                 val = g[key]
                 if key == "output_shape" and isinstance(val, (list, tuple)):
@@ -196,9 +248,26 @@ def _check_network(ck, got, shape, layers, what: str, weights: dict[str, float])
                     raise Fail(f"{FN}: rf of layer {i} {_describe(spec)}: got {val}, expected None "
                                f"(no receptive field from the flatten layer on) ({ctx})")
                 expect_equal(val, w[key], f"{FN}: {key} of layer {i} {_describe(spec)}", ctx)
+    if "ceil" in others:
+        with ck.part(f"{FN} pooling output sizes (convention: floor, not ceil mode)", weights["output_shape"] / 4):
+            if _same_column(rows, others["ceil"], "output_shape"):
+                raise Fail(f"{FN}: your output shapes round the pooling layers' sizes up: {ROUNDING} ({ctx})")
+            for i, (spec, g, w) in enumerate(zip(layers, rows, want)):
+                if spec["type"] in ("maxpool", "avgpool"):
+                    val = g["output_shape"]
+                    expect_equal(tuple(val) if isinstance(val, (list, tuple)) else val, w["output_shape"],
+                                 f"{FN}: output_shape of layer {i} {_describe(spec)}", f"{ctx}; {ROUNDING}")
+    if any(l["type"] == "bn" for l in layers):
+        with ck.part(f"{FN} BatchNorm parameters (convention: PyTorch's 2C, not Keras's 4C)", weights["params"] / 4):
+            for i, (spec, g, w) in enumerate(zip(layers, rows, want)):
+                if spec["type"] == "bn":
+                    if g["params"] == 2 * w["params"]:
+                        raise Fail(f"{FN}: params of layer {i} {_describe(spec)}: got {g['params']}, expected "
+                                   f"{w['params']}: {BN_PARAMS} ({ctx})")
+                    expect_equal(g["params"], w["params"], f"{FN}: params of layer {i} {_describe(spec)}", f"{ctx}; {BN_PARAMS}")
 
 
-# Weights: the seed networks are worth 6 points, the random ones 4 (of 10).
+# Weights: the seed networks are worth 60 % of the item, the random ones 40 %.
 SEED_WEIGHTS = {"output_shape": 1.5, "params": 1.5, "macs": 1.5, "rf": 1.5}
 RANDOM_WEIGHTS = {"output_shape": 1.0, "params": 1.0, "macs": 1.0, "rf": 1.0}
 
@@ -217,6 +286,6 @@ def judge(out, seed, ck):
 
 
 ITEMS = [
-    Item("hw1.layer_calculator", 10, ("layer_table",), probe, judge,
+    Item("hw1.layer_calculator", 8, ("layer_table",), probe, judge,
          title="Layer calculator: output shapes, parameters, multiply-adds, receptive fields", forbid=NUMPY_ONLY),
 ]

@@ -68,3 +68,20 @@ def expect_dict(value: Any, keys: list[str], what: str) -> dict:
     if missing:
         raise Fail(f"{what}: missing key(s) {', '.join(repr(k) for k in missing)}")
     return value
+
+
+def matches(got: Any, want: Any, tol: float = 1e-6) -> bool:
+    """Whether the student's value equals ``want`` to ``tol`` (relative to the largest
+    entry), as numbers of the same shape; never raises. For recognizing which
+    convention a wrong value follows, so that its reason can name it."""
+    try:
+        if isinstance(got, (Bad, bool, str, bytes, dict)) or got is None:
+            return False
+        g = np.asarray(got)
+        if g.dtype.kind not in "fiub":  # strings, objects, complex numbers: not a match
+            return False
+        g = g.astype(np.float64)
+        w = np.asarray(want, dtype=np.float64)
+        return g.shape == w.shape and bool(np.all(np.isfinite(g))) and core.rel_error(g, w) <= tol
+    except Exception:  # noqa: BLE001 -- anything odd is simply "not equal"
+        return False

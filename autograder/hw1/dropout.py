@@ -21,6 +21,14 @@ properties on large inputs, with tolerances at 6 to 12 standard errors of the
 statistic: values, drop fraction, mean and variance of the noise, whole channels,
 eval mode, independence across samples, and that the given generator is the only
 source of randomness (a fresh generator with the same seed reproduces the output).
+
+Two conventions split dropout, each confined to a small part per function whose reason
+names both: what p means (the probability to drop, PyTorch's and Keras's; to keep, the
+original paper's and TensorFlow 1's keep_prob) and where the scaling happens (inverted
+dropout scales kept units by 1/(1-p) in training, PyTorch's; classic dropout scales by
+the keep probability at test time). The main parts accept a mask of either convention
+(its drop fraction, kept value and eval-mode scale must agree with one another), and
+eval mode must return the mean training output whatever the convention.
 The inputs and the probes are in :mod:`autograder.probes.hw1.dropout`.
 """
 from __future__ import annotations
@@ -30,8 +38,8 @@ import itertools
 import numpy as np
 
 from ..core import Fail, Item
-from ..probes.hw1.dropout import (BACKWARD_CASES, CHANNEL_CASES, CLOSED_CASES, ENUM_CASES, FUNCS, GAUSSIAN_CASES,
-                                  INVERTED_CASES, SMALL, backward_inputs, closed_inputs, enum_inputs, mc_inputs,
+from ..probes.hw1.dropout import (BACKWARD_CASES, CASES, CLOSED_CASES, ENUM_CASES, FUNCS, SMALL, backward_inputs,
+                                  closed_inputs, enum_inputs, mc_inputs,
                                   probe_dropout, probe_identity, small_x, x_input)
 from .common import NUMPY_ONLY, expect_array, expect_number, fail_if_bad, field
 
@@ -69,29 +77,46 @@ def _mask_and_out(got, x: np.ndarray, fn: str, ctx: str, channel: bool = False) 
     return full
 
 
-def _binary_checks(m: np.ndarray, p: float, fn: str, ctx: str, unit: str) -> None:
-    """m: one value per dropped unit (element or channel), flattened."""
-    keep = 1.0 / (1.0 - p)
+# The conventions a binary dropout mask can follow: (fraction dropped, value of a kept
+# unit, eval-mode scale), as functions of the p the function is given.
+BINARY_CONVENTIONS = {
+    "notebook": (lambda p: p, lambda p: 1 / (1 - p), lambda p: 1.0),       # PyTorch: p drops, inverted
+    "keep": (lambda p: 1 - p, lambda p: 1 / p, lambda p: 1.0),             # p keeps (TF1 keep_prob), inverted
+    "classic": (lambda p: p, lambda p: 1.0, lambda p: 1 - p),              # p drops, scaled at test time
+    "keep classic": (lambda p: 1 - p, lambda p: 1.0, lambda p: p),         # p keeps, scaled at test time
+}
+P_MEANING = ("p is the probability to DROP a unit, as in PyTorch's nn.Dropout(p) and Keras's rate; the original "
+             "dropout paper and TensorFlow 1's keep_prob give the probability to KEEP it")
+SCALING = ("this notebook, like PyTorch, uses inverted dropout: kept units are scaled by 1/(1-p) during training and "
+           "eval mode returns x unchanged; classic dropout (the original paper, CS231n's 'vanilla' dropout) keeps "
+           "them unscaled and multiplies by the keep probability at test time")
+
+
+def _binary_mask(m: np.ndarray, p: float, fn: str, ctx: str, unit: str) -> tuple[float, float]:
+    """m: one value per dropped unit (element or channel), flattened. The mask must be
+    0 or one positive constant, drop about the fraction of one of the conventions and
+    keep units at that convention's value. Returns (fraction dropped, kept value)."""
     is0 = np.abs(m) <= 1e-12
-    isk = np.abs(m - keep) <= 1e-9 * keep
-    bad = ~(is0 | isk)
-    if bad.any():
-        ex = m[bad][0]
-        hint = ""
-        if np.any(np.abs(m[bad] - 1) < 1e-9):
-            hint = " (kept units must be scaled by 1/(1-p))"
-        elif p > 0 and np.any(np.abs(m[bad] - 1 / p) < 1e-9 / p):
-            hint = " (it looks like 1/p: p is the probability to DROP a unit)"
-        raise Fail(f"`{fn}`: {int(bad.sum())} mask values are neither 0 nor 1/(1-p) = {keep:.4g}, e.g. {ex:.4g}{hint} ({ctx})")
     frac = float(is0.mean())
-    n = m.size
-    sd = np.sqrt(p * (1 - p) / n)
-    if abs(frac - p) > max(0.015, 7 * sd):
-        hint = " (p is the probability to DROP a unit)" if abs(frac - (1 - p)) < abs(frac - p) else ""
-        raise Fail(f"`{fn}`: dropped a fraction {frac:.3f} of the {unit}s, expected about p = {p}{hint} ({ctx})")
-    mean = float(m.mean())
-    if abs(mean - 1.0) > max(0.05, 8 * np.sqrt(p / (1 - p) / n)):
-        raise Fail(f"`{fn}`: the mask's mean is {mean:.3f}, expected about 1 (the expected output must equal x) ({ctx})")
+    kept = m[~is0]
+    sd = np.sqrt(p * (1 - p) / m.size)
+    tol = max(0.015, 7 * sd)
+    conventions = [name for name, (drop, _, _) in BINARY_CONVENTIONS.items() if abs(frac - drop(p)) <= tol]
+    if not conventions:
+        raise Fail(f"`{fn}`: dropped a fraction {frac:.3f} of the {unit}s, expected about p = {p} ({ctx})")
+    if kept.size == 0:
+        raise Fail(f"`{fn}`: every {unit} was dropped ({ctx})")
+    c = float(kept[0])
+    values = {BINARY_CONVENTIONS[name][1](p) for name in conventions}
+    for v in values:
+        if np.all(np.abs(kept - v) <= 1e-9 * v):
+            return frac, v
+    bad = kept[np.abs(kept - c) > 1e-9 * max(abs(c), 1e-12)]
+    if bad.size:
+        raise Fail(f"`{fn}`: the kept {unit}s get different mask values (e.g. {c:.4g} and {float(bad[0]):.4g}); a mask is "
+                   f"0 or one constant ({ctx})")
+    hint = " (it looks like 1/p: p is the probability to DROP a unit)" if p > 0 and abs(c - 1 / p) < 1e-9 / p else ""
+    raise Fail(f"`{fn}`: kept {unit}s have the mask value {c:.4g}, expected 1/(1-p) = {1 / (1 - p):.4g}{hint} ({ctx})")
 
 
 def _independence(m2: np.ndarray, fn: str, ctx: str, rows: str, cols: str) -> None:
@@ -102,57 +127,130 @@ def _independence(m2: np.ndarray, fn: str, ctx: str, rows: str, cols: str) -> No
         raise Fail(f"`{fn}`: all {cols}s of a {rows} share one mask value; draw an independent value per {cols} ({ctx})")
 
 
+def _gaussian_mask(m: np.ndarray, p: float, fn: str, ctx: str) -> float:
+    """Mean 1, normal, and the variance of one of the p readings. Returns the variance."""
+    n = m.size
+    v = float(m.var())
+    choices = {"drop": p / (1 - p), "keep": (1 - p) / p}
+    var = next((w for w in choices.values() if abs(v / w - 1) <= 0.06), None)
+    if var is None:
+        raise Fail(f"`{fn}`: the noise's variance is {v:.4g}, expected p/(1-p) = {choices['drop']:.4g} (the standard "
+                   f"deviation is its square root) ({ctx})")
+    mean = float(m.mean())
+    if abs(mean - 1) > max(0.04, 8 * np.sqrt(var / n)):
+        raise Fail(f"`{fn}`: the noise's mean is {mean:.3f}, expected 1 ({ctx})")
+    z = (m.ravel() - 1) / np.sqrt(var)
+    q1, q3 = np.percentile(z, [25, 75])
+    if abs(q1 + 0.6745) > 0.04 or abs(q3 - 0.6745) > 0.04:
+        raise Fail(f"`{fn}`: the noise is not normally distributed (standardized quartiles {q1:.2f}, {q3:.2f}; a normal "
+                   f"has -0.67, 0.67) ({ctx})")
+    return v
+
+
+def _train_masks(out, seed, fn):
+    """(x, p, mask broadcast to x, ctx) of every training case of ``fn``, or the Fail of the case."""
+    channel = fn == "channel_dropout"
+    for case, (shape, p) in enumerate(CASES[fn]):
+        x = x_input(seed, fn, case)
+        ctx = f"x of shape {shape}, p = {p}"
+        try:
+            m = _mask_and_out(field(out, f"{fn}/{case}"), x, fn, ctx, channel=channel)
+        except Fail as e:
+            yield x, p, e, ctx
+            continue
+        except Exception:  # noqa: BLE001 -- a value so odd that a check broke
+            yield x, p, Fail(f"`{fn}`: your (out, mask) has an unexpected type or structure ({ctx})"), ctx
+            continue
+        yield x, p, m, ctx
+
+
+def _units(m: np.ndarray, fn: str) -> np.ndarray:
+    """One mask value per dropped unit: (samples, units)."""
+    if fn == "channel_dropout":
+        return m.reshape(m.shape[0], m.shape[1], -1)[:, :, 0]
+    return m.reshape(m.shape[0], -1)
+
+
 def judge_dropout(out, seed, ck):
-    fn = "inverted_dropout"
-    for case, (shape, p) in enumerate(INVERTED_CASES):
-        x = x_input(seed, fn, case)
-        ctx = f"x of shape {shape}, p = {p}"
-        with ck.part(f"`{fn}`", 1.5):
-            m = _mask_and_out(field(out, f"{fn}/{case}"), x, fn, ctx)
-            _binary_checks(m.ravel(), p, fn, ctx, "unit")
-            _independence(m.reshape(shape[0], -1), fn, ctx, "sample", "feature")
-    fn = "gaussian_dropout"
-    for case, (shape, p) in enumerate(GAUSSIAN_CASES):
-        x = x_input(seed, fn, case)
-        ctx = f"x of shape {shape}, p = {p}"
-        with ck.part(f"`{fn}`", 1.25):
-            m = _mask_and_out(field(out, f"{fn}/{case}"), x, fn, ctx)
-            n, var = m.size, p / (1 - p)
-            mean = float(m.mean())
-            if abs(mean - 1) > max(0.04, 8 * np.sqrt(var / n)):
-                raise Fail(f"`{fn}`: the noise's mean is {mean:.3f}, expected 1 ({ctx})")
-            v = float(m.var())
-            if abs(v / var - 1) > 0.06:
-                raise Fail(f"`{fn}`: the noise's variance is {v:.4g}, expected p/(1-p) = {var:.4g} (the standard deviation is its square root) ({ctx})")
-            z = (m.ravel() - 1) / np.sqrt(var)
-            q1, q3 = np.percentile(z, [25, 75])
-            if abs(q1 + 0.6745) > 0.04 or abs(q3 - 0.6745) > 0.04:
-                raise Fail(f"`{fn}`: the noise is not normally distributed (standardized quartiles {q1:.2f}, {q3:.2f}; a normal has -0.67, 0.67) ({ctx})")
-            _independence(m.reshape(shape[0], -1), fn, ctx, "sample", "feature")
-    fn = "channel_dropout"
-    for case, (shape, p) in enumerate(CHANNEL_CASES):
-        x = x_input(seed, fn, case)
-        ctx = f"x of shape {shape}, p = {p}"
-        with ck.part(f"`{fn}`", 1.5):
-            m = _mask_and_out(field(out, f"{fn}/{case}"), x, fn, ctx, channel=True)
-            per = m.reshape(shape[0], shape[1], -1)
-            if np.any(per.max(axis=2) != per.min(axis=2)):
-                raise Fail(f"`{fn}`: some channels are dropped only in part; a channel is dropped (or kept) as a whole ({ctx})")
-            cm = per[:, :, 0]
-            _binary_checks(cm.ravel(), p, fn, ctx, "channel")
-            _independence(cm, fn, ctx, "sample", "channel")
+    weights = {"inverted_dropout": 1.25, "gaussian_dropout": 1.0, "channel_dropout": 1.25}
+    for fn in FUNCS:
+        unit = "channel" if fn == "channel_dropout" else "unit"
+        rows, cols = "sample", ("channel" if fn == "channel_dropout" else "feature")
+        for x, p, m, ctx in _train_masks(out, seed, fn):
+            with ck.part(f"`{fn}`", weights[fn]):
+                if isinstance(m, Fail):
+                    raise m
+                if fn == "channel_dropout":
+                    per = m.reshape(m.shape[0], m.shape[1], -1)
+                    if np.any(per.max(axis=2) != per.min(axis=2)):
+                        raise Fail(f"`{fn}`: some channels are dropped only in part; a channel is dropped (or kept) as "
+                                   f"a whole ({ctx})")
+                u = _units(m, fn)
+                if fn == "gaussian_dropout":
+                    _gaussian_mask(u, p, fn, ctx)
+                else:
+                    _binary_mask(u.ravel(), p, fn, ctx, unit)
+                _independence(u, fn, ctx, rows, cols)
+        # Convention: what p means. The main part above accepts either reading.
+        with ck.part(f"`{fn}`: p drops (convention: PyTorch's, not keep_prob)", 0.25):
+            for x, p, m, ctx in _train_masks(out, seed, fn):
+                if isinstance(m, Fail):
+                    raise m
+                u = _units(m, fn)
+                if fn == "gaussian_dropout":
+                    v = float(u.var())
+                    if abs(v / (p / (1 - p)) - 1) > 0.06:
+                        raise Fail(f"`{fn}`: the noise's variance is {v:.4g}, expected p/(1-p) = {p / (1 - p):.4g}: "
+                                   f"{P_MEANING} (with the keep probability the variance is (1-p)/p) ({ctx})")
+                else:
+                    frac = float(np.mean(np.abs(u) <= 1e-12))
+                    if abs(frac - p) > max(0.015, 7 * np.sqrt(p * (1 - p) / u.size)):
+                        raise Fail(f"`{fn}`: dropped a fraction {frac:.3f} of the {unit}s, expected about p = {p}: "
+                                   f"{P_MEANING} ({ctx})")
+            if fn == "inverted_dropout":
+                xs = small_x(seed, fn)
+                expect_array(field(out, "inverted_dropout/p0"), xs, f"`{fn}` with p = 0: out (nothing is dropped; "
+                             f"{P_MEANING})", 1e-12, f"x of shape {xs.shape}")
+        if fn != "gaussian_dropout":
+            # Convention: inverted (scaled in training) or classic (scaled at test time).
+            with ck.part(f"`{fn}`: inverted scaling (convention: PyTorch's, not classic dropout)", 0.25):
+                for x, p, m, ctx in _train_masks(out, seed, fn):
+                    if isinstance(m, Fail):
+                        raise m
+                    kept = _units(m, fn)
+                    kept = kept[np.abs(kept) > 1e-12]
+                    if kept.size and np.all(np.abs(kept - 1) <= 1e-9):
+                        raise Fail(f"`{fn}`: kept {unit}s are not scaled (mask 0 or 1): {SCALING} ({ctx})")
+                runs = field(out, f"{fn}/small")
+                shape, p = SMALL[fn]
+                xs = small_x(seed, fn)
+                eo = _arr(field(runs, "eval_out"), f"`{fn}(..., train=False)`: out", f"x of shape {shape}, p = {p}")
+                if eo.shape != xs.shape or not np.allclose(eo, xs, rtol=1e-12, atol=0):
+                    raise Fail(f"`{fn}(..., train=False)`: out must be x unchanged: {SCALING} (x of shape {shape}, p = {p})")
     for fn in FUNCS:
         runs = field(out, f"{fn}/small")
         shape, p = SMALL[fn]
         xs = small_x(seed, fn)
         ctx = f"x of shape {shape}, p = {p}"
         with ck.part(f"`{fn}` in eval mode", 0.25):
+            # Whatever the convention: nothing is dropped, and the output is the mean
+            # training output (x itself for inverted dropout, (1-p) x for classic dropout).
             eo = _arr(field(runs, "eval_out"), f"`{fn}(..., train=False)`: out", ctx)
-            if eo.shape != xs.shape or not np.allclose(eo, xs, rtol=1e-12, atol=0):
-                raise Fail(f"`{fn}(..., train=False)`: out must be x unchanged ({ctx})")
+            if eo.shape != xs.shape:
+                raise Fail(f"`{fn}(..., train=False)`: out has shape {eo.shape}, expected x's {xs.shape} ({ctx})")
+            scale = eo / xs
+            s = float(scale.ravel()[0])
+            allowed = [1.0] if fn == "gaussian_dropout" else [1.0, 1 - p, p]
+            if not np.allclose(scale, s, rtol=1e-9, atol=0) or not any(abs(s - a) <= 1e-9 for a in allowed):
+                raise Fail(f"`{fn}(..., train=False)`: out must be x unchanged: nothing is dropped in eval mode ({ctx})")
+            train = _arr(field(runs, "a"), f"`{fn}`: out", ctx)
+            if train.shape == xs.shape and abs(float(np.mean(train / xs)) - s) > 0.15:
+                raise Fail(f"`{fn}`: eval mode returns {s:.3g} * x but training keeps on average {float(np.mean(train / xs)):.3g} "
+                           f"* x: the expected training output must equal the eval output (scale the kept units by "
+                           f"1/(1-p)) ({ctx})")
             em = _arr(field(runs, "eval_mask"), f"`{fn}(..., train=False)`: mask", ctx)
             try:
-                ok = np.all(np.broadcast_to(em, xs.shape) == 1)
+                ok = np.allclose(np.broadcast_to(em, xs.shape), s, rtol=1e-9, atol=0)
             except ValueError:
                 ok = False
             if not ok:
@@ -166,10 +264,6 @@ def judge_dropout(out, seed, ck):
                            f"draw all randomness from `rng` (not np.random) ({ctx})")
             if a.shape == c.shape and np.array_equal(a, c):
                 raise Fail(f"`{fn}`: generators with different seeds gave the same output; draw the mask from the `rng` argument ({ctx})")
-    with ck.part("`inverted_dropout` with p = 0", 0.25):
-        xs = small_x(seed, "inverted_dropout")
-        expect_array(field(out, "inverted_dropout/p0"), xs, "`inverted_dropout` with p = 0: out (nothing is dropped)", 1e-12,
-                     f"x of shape {xs.shape}")
     for case in range(len(BACKWARD_CASES)):
         dout, mask = backward_inputs(seed, case)
         with ck.part("`dropout_backward`", 0.5):

@@ -10,6 +10,13 @@ The oracle is torch: autograd for the gradient and torch.optim.SGD (whose veloci
 is ours divided by lr, the same update for a constant lr) for whole trajectories.
 The inputs and the probe (which chains the student's two functions) are in
 :mod:`autograder.probes.hw1.optim`.
+
+Convention: where the learning rate and the sign sit in the velocity (001 Q4's
+``v = beta v + lr g; theta -= v``, PyTorch's ``v = beta v + g; theta -= lr v``,
+CS231n's and Keras's ``v = beta v - lr g; theta += v``). All three give the same
+parameters along a run from a zero velocity (the chained parts and the worked example
+compare there); one step from a given velocity differs, and the main step part accepts
+any of them while a small part asks for the notebook's and names the others.
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ import numpy as np
 from ..core import Fail, Item
 from ..probes.hw1.optim import (GRAD_CASES, STEP_SHAPES, TRAJECTORY_CASES, TRAJECTORY_STEPS, grad_inputs, probe,
                                 step_inputs, trajectory_inputs)
-from .common import NUMPY_ONLY, expect_array, field, tensor
+from .common import NUMPY_ONLY, expect_array, field, matches, tensor
 
 # 001 Q4: start, hyper-parameters, samples (x1, x2, t).
 WORKED_START = (1.0, -1.0, -1.0, 1.0)
@@ -51,17 +58,46 @@ def worked_example_reference() -> np.ndarray:
     return torch_trajectory(np.array(WORKED_START), WORKED_SAMPLES, WORKED_LR, WORKED_BETA)
 
 
+VELOCITY = {
+    "pytorch": "PyTorch's convention (velocity = beta*velocity + grad, theta = theta - lr*velocity)",
+    "cs231n": "CS231n's and Keras's convention (velocity = beta*velocity - lr*grad, theta = theta + velocity)",
+}
+
+
+def step_conventions(theta, grad, velocity, lr, beta) -> dict:
+    """(new velocity, new theta) of one step from the same arguments, per convention."""
+    v_nb = beta * velocity + lr * grad
+    v_pt = beta * velocity + grad
+    v_cs = beta * velocity - lr * grad
+    return {"notebook": (v_nb, theta - v_nb), "pytorch": (v_pt, theta - lr * v_pt), "cs231n": (v_cs, theta + v_cs)}
+
+
 def judge(out, seed, ck):
     steps = field(out, "step")
     for case in range(len(STEP_SHAPES)):
         theta, grad, velocity, lr, beta = step_inputs(seed, case)
         got = field(steps, case)
-        v_new = beta * velocity + lr * grad
         ctx = f"theta of shape {STEP_SHAPES[case]}, lr={lr:.3f}, beta={beta:.3f}, random gradient and velocity"
-        with ck.part("`sgd_momentum_step`", 1.5 / len(STEP_SHAPES)):
+        conventions = step_conventions(theta, grad, velocity, lr, beta)
+        v_new, th_new = conventions["notebook"]
+        # Main part: the step of any of the velocity conventions (they give the same
+        # parameters along a run, which the chained parts below check).
+        with ck.part("`sgd_momentum_step`", 1.2 / len(STEP_SHAPES)):
+            if not any(matches(field(got, "velocity"), v, 1e-10) and matches(field(got, "theta"), t, 1e-10)
+                       for v, t in conventions.values()):
+                expect_array(field(got, "velocity"), v_new, "`sgd_momentum_step` new velocity", 1e-10,
+                             ctx + "; velocity = beta*velocity + lr*grad")
+                expect_array(field(got, "theta"), th_new, "`sgd_momentum_step` new theta", 1e-10,
+                             ctx + "; theta = theta - new velocity")
+        with ck.part("`sgd_momentum_step` (convention: lr inside the velocity, as in 001 Q4)", 0.3 / len(STEP_SHAPES)):
+            for name, (v, t) in conventions.items():
+                if name != "notebook" and matches(field(got, "velocity"), v, 1e-10) and matches(field(got, "theta"), t, 1e-10):
+                    raise Fail(f"`sgd_momentum_step`: your step follows {VELOCITY[name]}; this notebook follows 001 Q4 "
+                               f"(velocity = beta*velocity + lr*grad, theta = theta - velocity), which gives the same "
+                               f"parameters along a run but another velocity ({ctx})")
             expect_array(field(got, "velocity"), v_new, "`sgd_momentum_step` new velocity", 1e-10,
                          ctx + "; velocity = beta*velocity + lr*grad")
-            expect_array(field(got, "theta"), theta - v_new, "`sgd_momentum_step` new theta", 1e-10,
+            expect_array(field(got, "theta"), th_new, "`sgd_momentum_step` new theta", 1e-10,
                          ctx + "; theta = theta - new velocity")
     grads = field(out, "grad")
     for case in range(GRAD_CASES):

@@ -188,3 +188,72 @@ def activation_grad(name, x):
 ''',
     },
 }
+
+CONVENTIONS = {
+    "hw1.activations": {
+        "TensorFlow's LeakyReLU slope 0.2": {
+            "code": _KEEP + '''
+def activation(name, x):
+    if name == "leaky_relu":
+        x = np.asarray(x, dtype=float)
+        return np.where(x > 0, x, 0.2 * x)
+    return _ref_f(name, x)
+
+def activation_grad(name, x):
+    if name == "leaky_relu":
+        x = np.asarray(x, dtype=float)
+        return np.where(x > 0, 1.0, 0.2)
+    return _ref_g(name, x)
+''',
+            "part": "('leaky_relu', x)` for x < 0 (convention",
+            "loses": 0.27,
+            "says": "tf.nn.leaky_relu",
+            "names": ("PyTorch", "TensorFlow"),
+        },
+        "RReLU in eval mode as the paper: divide by (3 + 8) / 2": {
+            "code": _KEEP + '''
+def activation(name, x):
+    if name == "rrelu":
+        x = np.asarray(x, dtype=float)
+        return np.where(x > 0, x, x / 5.5)
+    return _ref_f(name, x)
+
+def activation_grad(name, x):
+    if name == "rrelu":
+        x = np.asarray(x, dtype=float)
+        return np.where(x > 0, 1.0, 1 / 5.5)
+    return _ref_g(name, x)
+''',
+            "part": "('rrelu', x)` for x < 0 (convention",
+            "loses": 0.27,
+            "says": "the RReLU paper",
+            "names": ("PyTorch", "paper"),
+        },
+        "JAX's gelu (the tanh approximation)": {
+            "code": _KEEP + '''
+def activation(name, x):
+    return _ref_f("gelu_tanh" if name == "gelu" else name, x)
+
+def activation_grad(name, x):
+    return _ref_g("gelu_tanh" if name == "gelu" else name, x)
+''',
+            "part": "('gelu', x)`, this form of GELU (convention",
+            "loses": 0.27,
+            "says": "JAX",
+            "names": ("PyTorch", "JAX"),
+        },
+        "'gelu_tanh' computed with erf (PyTorch's default F.gelu for both names)": {
+            "code": _KEEP + '''
+def activation(name, x):
+    return _ref_f("gelu" if name == "gelu_tanh" else name, x)
+
+def activation_grad(name, x):
+    return _ref_g("gelu" if name == "gelu_tanh" else name, x)
+''',
+            "part": "('gelu_tanh', x)`, this form of GELU (convention",
+            "loses": 0.27,
+            "says": "exact (erf)",
+            "names": ("PyTorch", "tanh approximation"),
+        },
+    },
+}

@@ -119,3 +119,47 @@ def batchnorm_backward(dout, cache):
 ''',
     },
 }
+
+# Written to another widely used convention: each may cost only its own small part,
+# and the reason must name both conventions (tests/test_validity.py).
+CONVENTIONS = {
+    "hw1.batchnorm_forward": {
+        "CS231n's running variance (biased)": {
+            "code": '''
+def batchnorm_forward(x, gamma, beta, state, train=True, momentum=0.1, eps=1e-5):
+    if train:
+        mu, var = x.mean(axis=0), x.var(axis=0)
+        state["running_mean"] = (1 - momentum) * state["running_mean"] + momentum * mu
+        state["running_var"] = (1 - momentum) * state["running_var"] + momentum * var
+    else:
+        mu, var = state["running_mean"], state["running_var"]
+    inv = 1 / np.sqrt(var + eps)
+    xh = (x - mu) * inv
+    return gamma * xh + beta, (xh, gamma, inv)
+''',
+            "part": "running variance (convention",
+            "loses": 0.51,
+            "says": "CS231n",
+            "names": ("PyTorch", "CS231n"),
+        },
+        "Keras's momentum rule (momentum weights the old value)": {
+            "code": '''
+def batchnorm_forward(x, gamma, beta, state, train=True, momentum=0.1, eps=1e-5):
+    if train:
+        n = x.shape[0]
+        mu, var = x.mean(axis=0), x.var(axis=0)
+        state["running_mean"] = momentum * state["running_mean"] + (1 - momentum) * mu
+        state["running_var"] = momentum * state["running_var"] + (1 - momentum) * var * n / (n - 1)
+    else:
+        mu, var = state["running_mean"], state["running_var"]
+    inv = 1 / np.sqrt(var + eps)
+    xh = (x - mu) * inv
+    return gamma * xh + beta, (xh, gamma, inv)
+''',
+            "part": "momentum rule (convention",
+            "loses": 0.51,
+            "says": "Keras",
+            "names": ("PyTorch", "Keras"),
+        },
+    },
+}

@@ -148,3 +148,30 @@ def layer_table(input_shape, layers):
             '"rf": rf if flat is None else None', '"rf": float(rf) if flat is None else None'),
     },
 }
+
+CONVENTIONS = {
+    "hw1.layer_calculator": {
+        "Keras's parameter count for BatchNorm (4C, running statistics included)": {
+            "code": _mutant("params = 2 * (c if flat is None else flat)", "params = 4 * (c if flat is None else flat)"),
+            "part": "BatchNorm parameters (convention",
+            "loses": 0.22,
+            "says": "Keras's model.summary()",
+            "names": ("PyTorch", "Keras"),
+        },
+        "pooling sizes rounded up (ceil_mode=True, Caffe)": {
+            "code": _mutant(
+                "h, w = (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1",
+                "h, w = _ceil_pool(h, k, s, pad), _ceil_pool(w, k, s, pad)") + '''
+def _ceil_pool(n, k, s, pad):
+    out = -(-(n + 2 * pad - k) // s) + 1
+    if (out - 1) * s >= n + pad:   # the last window must start inside the input or its left padding
+        out -= 1
+    return out
+''',
+            "part": "pooling output sizes (convention",
+            "loses": 0.21,
+            "says": "ceil_mode=True",
+            "names": ("PyTorch", "ceil_mode=True"),
+        },
+    },
+}

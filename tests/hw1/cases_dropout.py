@@ -165,3 +165,56 @@ def dropout_objective_monte_carlo(X, y, w, q, n_samples, rng):
 ''',
     },
 }
+
+CONVENTIONS = {
+    "hw1.dropout": {
+        "p read as the keep probability (TensorFlow 1's keep_prob), inverted scaling": {
+            "code": '''
+def inverted_dropout(x, p, rng, train=True):
+    if not train:
+        return x, np.ones_like(x, dtype=float)
+    mask = (rng.random(x.shape) < p) / p
+    return x * mask, mask
+
+def gaussian_dropout(x, p, rng, train=True):
+    if not train:
+        return x, np.ones_like(x, dtype=float)
+    mask = 1.0 + math.sqrt((1.0 - p) / p) * rng.standard_normal(x.shape)
+    return x * mask, mask
+
+def channel_dropout(x, p, rng, train=True):
+    shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    if not train:
+        return x, np.ones(shape)
+    mask = (rng.random(shape) < p) / p
+    return x * mask, mask
+''',
+            "part": "p drops (convention",
+            "loses": 0.43,
+            "says": "keep_prob",
+            "names": ("PyTorch", "keep_prob"),
+        },
+        "classic dropout (no scaling in training, the keep probability at test time)": {
+            "code": '''
+def inverted_dropout(x, p, rng, train=True):
+    if not train:
+        mask = np.full(x.shape, 1.0 - p)
+        return x * mask, mask
+    mask = (rng.random(x.shape) >= p).astype(float)
+    return x * mask, mask
+
+def channel_dropout(x, p, rng, train=True):
+    shape = x.shape[:2] + (1,) * (x.ndim - 2)
+    if not train:
+        mask = np.full(shape, 1.0 - p)
+        return x * mask, mask
+    mask = (rng.random(shape) >= p).astype(float)
+    return x * mask, mask
+''',
+            "part": "inverted scaling (convention",
+            "loses": 0.29,
+            "says": "classic dropout",
+            "names": ("PyTorch", "classic dropout"),
+        },
+    },
+}

@@ -45,6 +45,12 @@ def regression_metrics(y_true, y_pred):
     m["rrmse"] = m["rmse"] / float(np.mean(y_true))
     return m
 ''',
+        "NRMSE by the maximum divided by the mean instead": _KEEP + '''
+def regression_metrics(y_true, y_pred):
+    m = _ref_metrics(y_true, y_pred)
+    m["nrmse_max"] = m["nrmse_mean"]
+    return m
+''',
         "MSE as a sum": _KEEP + '''
 def regression_metrics(y_true, y_pred):
     m = _ref_metrics(y_true, y_pred)
@@ -93,7 +99,7 @@ def regression_metrics(y_true, y_pred):
     mean = sum(t) / n
     pstd = (sum((a - mean) ** 2 for a in t) / n) ** 0.5
     iqr = _percentile(t, 75) - _percentile(t, 25)
-    return dict(mse=sq, rmse=root, nrmse_mean=root / mean, nrmse_range=root / (max(t) - min(t)),
+    return dict(mse=sq, rmse=root, nrmse_mean=root / mean, nrmse_max=root / max(t), nrmse_range=root / (max(t) - min(t)),
                 nrmse_std=root / pstd, nrmse_iqr=root / iqr, rrmse=root / mean * 100)
 
 def rrmse_band(rrmse_percent):
@@ -102,5 +108,51 @@ def rrmse_band(rrmse_percent):
             return name
     return "poor"
 ''',
+    },
+}
+
+CONVENTIONS = {
+    "hw1.regression_metrics": {
+        "pandas' and R's sample standard deviation": {
+            "code": _KEEP + '''
+def regression_metrics(y_true, y_pred):
+    m = _ref_metrics(y_true, y_pred)
+    m["nrmse_std"] = m["rmse"] / float(np.std(np.asarray(y_true, float), ddof=1))
+    return m
+''',
+            "part": "['nrmse_std']",
+            "loses": 0.47,
+            "says": "ddof=1",
+            "names": ("ddof=0", "ddof=1"),
+        },
+        "Excel's QUARTILE.EXC quartiles for the IQR": {
+            "code": _KEEP + '''
+def regression_metrics(y_true, y_pred):
+    m = _ref_metrics(y_true, y_pred)
+    q75, q25 = np.percentile(np.asarray(y_true, float), [75, 25], method="weibull")
+    m["nrmse_iqr"] = m["rmse"] / float(q75 - q25)
+    return m
+''',
+            "part": "['nrmse_iqr']",
+            "loses": 0.47,
+            "says": "method='weibull'",
+            "names": ("linear", "weibull"),
+        },
+        "bands that include their upper bound": {
+            "code": '''
+def rrmse_band(rrmse_percent):
+    if rrmse_percent <= 10:
+        return "excellent"
+    if rrmse_percent <= 20:
+        return "good"
+    if rrmse_percent <= 30:
+        return "fair"
+    return "poor"
+''',
+            "part": "at the boundaries (convention",
+            "loses": 0.29,
+            "says": "(10, 20]",
+            "names": ("lower bound", "(10, 20]"),
+        },
     },
 }

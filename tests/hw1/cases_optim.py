@@ -63,3 +63,30 @@ def run_worked_example():
 ''',
     },
 }
+
+CONVENTIONS = {
+    "hw1.sgd_momentum": {
+        "PyTorch's velocity (v = beta v + g, theta -= lr v)": {
+            "code": '''
+def sgd_momentum_step(theta, grad, velocity, lr, beta):
+    v = beta * velocity + grad
+    return theta - lr * v, v
+''',
+            "part": "(convention: lr inside the velocity",
+            "loses": 0.31,
+            "says": "PyTorch's convention",
+            "names": ("PyTorch", "001 Q4"),
+        },
+        "CS231n's and Keras's velocity (v = beta v - lr g, theta += v)": {
+            "code": '''
+def sgd_momentum_step(theta, grad, velocity, lr, beta):
+    v = beta * velocity - lr * grad
+    return theta + v, v
+''',
+            "part": "(convention: lr inside the velocity",
+            "loses": 0.31,
+            "says": "CS231n's and Keras's convention",
+            "names": ("CS231n", "001 Q4"),
+        },
+    },
+}

@@ -109,3 +109,54 @@ def avgpool2d_backward(dout, x, k, stride):
 ''',
     },
 }
+
+CONVENTIONS = {
+    "hw1.pooling": {
+        "ceil mode (a partial last window, as ceil_mode=True and Caffe)": {
+            "code": '''
+def _ceil_size(n, k, s):
+    out = -(-(n - k) // s) + 1
+    if (out - 1) * s >= n:   # the last window must start inside the input (PyTorch's rule)
+        out -= 1
+    return out
+
+def _windows(x, k, stride, h_out, w_out):
+    for i in range(h_out):
+        for j in range(w_out):
+            yield i, j, (slice(None), slice(None), slice(i * stride, i * stride + k), slice(j * stride, j * stride + k))
+
+def maxpool2d_forward(x, k, stride):
+    n, c, h, w = x.shape
+    out = np.empty((n, c, _ceil_size(h, k, stride), _ceil_size(w, k, stride)))
+    for i, j, win in _windows(x, k, stride, *out.shape[2:]):
+        out[:, :, i, j] = x[win].max(axis=(2, 3))
+    return out
+
+def maxpool2d_backward(dout, x, k, stride):
+    dx = np.zeros_like(x, dtype=float)
+    for i, j, win in _windows(x, k, stride, *dout.shape[2:]):
+        patch = x[win]
+        dx[win] += (patch == patch.max(axis=(2, 3), keepdims=True)) * dout[:, :, i:i + 1, j:j + 1]
+    return dx
+
+def avgpool2d_forward(x, k, stride):
+    n, c, h, w = x.shape
+    out = np.empty((n, c, _ceil_size(h, k, stride), _ceil_size(w, k, stride)))
+    for i, j, win in _windows(x, k, stride, *out.shape[2:]):
+        out[:, :, i, j] = x[win].mean(axis=(2, 3))   # a partial window averages what it covers
+    return out
+
+def avgpool2d_backward(dout, x, k, stride):
+    dx = np.zeros_like(x, dtype=float)
+    for i, j, win in _windows(x, k, stride, *dout.shape[2:]):
+        size = x[win].shape[2] * x[win].shape[3]
+        dx[win] += dout[:, :, i:i + 1, j:j + 1] / size
+    return dx
+''',
+            "part": "leftover rows (convention",
+            "loses": 0.36,
+            "says": "ceil_mode=True",
+            "names": ("PyTorch", "ceil_mode=True"),
+        },
+    },
+}

@@ -1,5 +1,6 @@
 """HW1's probes (NumPy only: HW1's children never see torch). Item id -> probe."""
-from . import activations, batchnorm, calculator, conv, dropout, folding, identities, metrics, optim, pooling
+from . import (activations, batchnorm, calculator, conv, conv_max, dropout, folding, identities, metrics, optim, pooling,
+               small_cnn)
 
 PROBES = {
     "hw1.batchnorm_forward": batchnorm.probe_forward,
@@ -16,4 +17,6 @@ PROBES = {
     "hw1.fold_batchnorm": folding.probe,
     "hw1.layer_calculator": calculator.probe,
     "hw1.translation_equivariance": identities.probe,
+    "hw1.small_cnn_1d": small_cnn.probe,
+    "hw1.conv_max_backprop": conv_max.probe,
 }

@@ -43,7 +43,8 @@ from ..core import Bad, Fail, Item, held_out_seed, unwrap
 from ..probes.hw5 import adversarial as probe_side
 from ..probes.hw5.adversarial import (CURVE_EPS, CURVE_N, FGSM_CASES, FGSM_EPS, VIS_CALLS, VIS_L2, fgsm_inputs,
                                       model_predictions, start_image, vis_class)
-from .cam import K_CLASSES, check_state, input_untouched, object_images, toy_net  # noqa: F401
+from .cam import (GRAD_STATE_WEIGHT, K_CLASSES, check_no_grad, check_state, input_untouched,  # noqa: F401
+                  input_values_untouched, object_images, toy_net)
 from .common import attempt, one_thread, part
 
 # --------------------------------------------------------------------------
@@ -119,10 +120,12 @@ def judge_visualization(out, seed, ck):
                 top = int(np.argmax(z))
                 raise Fail(f"`{fn}`: class {k}'s logit {z[k]:.3g} does not beat the others by "
                            f"{VIS_MARGIN} (class {top}: {z[top]:.3g}); maximise the logit of class_idx itself ({ctx})")
-        with part(ck, f"{fn}: model left as it was", 1.0, where):
-            check_state(rec.get("before"), rec.get("after"), fn, ctx)
+        with part(ck, f"{fn}: model left as it was", 1.0 - GRAD_STATE_WEIGHT, where):
+            check_state(rec.get("before"), rec.get("after"), fn, ctx, grads=False)
             if rec["img"].get("requires_grad") is not False:
                 raise Fail(f"`{fn}`: the image carries an autograd graph; return it .detach()ed ({ctx})")
+        with part(ck, f"{fn}: no gradient left behind", GRAD_STATE_WEIGHT, where):
+            check_no_grad(rec.get("before"), rec.get("after"), fn, ctx, "CS231n's class visualization and the tutorials")
     if 0 not in imgs:
         return
     size = VIS_CALLS[0][1]
@@ -267,13 +270,15 @@ def judge_fgsm(out, seed, ck):
             continue
         with ck.part(f"{fn}: values", 5.0 / n):
             pass
-        with part(ck, f"{fn}: model and input left as they were", 1.0 / n, where):
-            check_state(rec.get("before"), rec.get("after"), fn, ctx)
-            if not input_untouched(rec.get("x_after"), x) or not input_untouched(rec.get("y_after"), y):
-                raise Fail(f"`{fn}` changed its input x or y (values, requires_grad or .grad); work on "
+        with part(ck, f"{fn}: model and input left as they were", (1.0 - GRAD_STATE_WEIGHT) / n, where):
+            check_state(rec.get("before"), rec.get("after"), fn, ctx, grads=False)
+            if not input_values_untouched(rec.get("x_after"), x) or not input_untouched(rec.get("y_after"), y):
+                raise Fail(f"`{fn}` changed its input x or y (values, dtype, or y's requires_grad); work on "
                            f"x.detach().clone().requires_grad_(True) ({ctx})")
             if rec["x_adv"].get("requires_grad") is not False:
                 raise Fail(f"`{fn}`: x_adv carries an autograd graph; return it .detach()ed ({ctx})")
+        with part(ck, f"{fn}: no gradient left behind", GRAD_STATE_WEIGHT / n, where):
+            check_no_grad(rec.get("before"), rec.get("after"), fn, ctx, "the PyTorch FGSM tutorial", rec.get("x_after"))
     x, y = held_out_images(seed)
     ctx = f"untargeted, eps={FGSM_EPS}, {FGSM_N} held-out images of 32x32, y = the model's predictions"
     with part(ck, f"{fn}: accuracy falls", 2.5, f"`{fn}` ({ctx})"):

@@ -57,12 +57,17 @@ from ..probes.hw5 import cam as probe_side
 from ..probes.hw5.cam import (CAM_CASES, GC_CASES, GC_OBJECT_LAYERS, K_CLASSES, SHAP_C, SHAP_CALLS, cam_inputs,
                               cam_object_features, cam_object_images, gc_inputs, gc_object_images, object_images,
                               shap_image, shap_net, toy_net)
-from .common import attempt, one_thread, part
+from .common import attempt, one_thread, part, positive_affine_of
 
 __all__ = ["K_CLASSES", "object_images", "toy_net", "shap_net", "shap_image"]
 
 TINT_NAMES = ("red", "green", "blue", "yellow")
 TOL = 1e-4
+# The gradient state a call leaves behind (.grad on the parameters, requires_grad/.grad on the
+# input) is a convention of its own: the notebook's functions use torch.autograd.grad and leave
+# none, while the PyTorch tutorials, CS231n and pytorch-grad-cam call loss.backward(). Its weight
+# per call, out of the call's "model left as it was" weight.
+GRAD_STATE_WEIGHT = 0.4
 
 
 def peak_on_box(m: np.ndarray, box, margin: int = 1) -> bool:
@@ -115,7 +120,9 @@ def _max_normalise(m):
 
 def ref_grad_cam(model, layer, x, k, variant: str = ""):
     """Grad-CAM in float64 on a float64 copy of the model. variants (for hints):
-    'prob' softmax-probability gradient, 'norelu', 'elementwise' (no spatial mean)."""
+    'prob' softmax-probability gradient, 'norelu', 'elementwise' (no spatial mean); 'raw':
+    the upsampled ReLU map, not yet scaled; 'minmax-first': pytorch-grad-cam's scaling (min-max
+    at the layer's resolution, then the resize)."""
     import copy
 
     import torch
@@ -144,7 +151,12 @@ def ref_grad_cam(model, layer, x, k, variant: str = ""):
         m = (g.mean(dim=(2, 3), keepdim=True) * a).sum(1, keepdim=True)
     if variant != "norelu":
         m = F.relu(m)
+    if variant == "minmax-first":
+        lo, hi = m.amin(dim=(2, 3), keepdim=True), m.amax(dim=(2, 3), keepdim=True)
+        m = torch.where(hi > lo, (m - lo) / torch.where(hi > lo, hi - lo, torch.ones_like(hi)), torch.zeros_like(m))
     m = F.interpolate(m, size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+    if variant in ("raw", "minmax-first"):
+        return m.detach().numpy()
     if variant == "norelu":
         lo = m.amin(dim=(1, 2), keepdim=True)
         m = (m - lo)
@@ -169,15 +181,15 @@ def layer_output(model, layer, x):
     return store["a"]
 
 
-def map_from_weights(a, phi, size):
-    """ReLU(sum_c phi_c A_c), bilinear to ``size``, divided by its maximum: (N, H, W)."""
+def map_from_weights(a, phi, size, scale: bool = True):
+    """ReLU(sum_c phi_c A_c), bilinear to ``size``, divided by its maximum (unless not ``scale``): (N, H, W)."""
     import torch
     import torch.nn.functional as F
 
     phi = torch.as_tensor(np.asarray(phi), dtype=torch.float64).reshape(1, -1, 1, 1)
     m = F.relu((phi * a).sum(1, keepdim=True))
     m = F.interpolate(m, size=tuple(size), mode="bilinear", align_corners=False)[:, 0]
-    return _max_normalise(m).numpy()
+    return _max_normalise(m).numpy() if scale else m.numpy()
 
 
 HOEFFDING_DELTA = 1e-7
@@ -229,8 +241,10 @@ def _count(d: dict, key: str) -> int:
     return v
 
 
-def check_state(before, after, what: str, ctx: str) -> None:
-    """Raise Fail when the model's state changed in a way the student must avoid."""
+def check_state(before, after, what: str, ctx: str, grads: bool = True) -> None:
+    """Raise Fail when the model's state changed in a way the student must avoid. ``grads=False``
+    leaves the parameters' .grad to ``check_no_grad`` (a part of its own where a widely used
+    tutorial's .backward() is the other convention)."""
     if not isinstance(before, dict) or not isinstance(after, dict):
         raise Fail(f"`{what}`: the model's state could not be read after the call ({ctx})")
     try:
@@ -255,9 +269,39 @@ def check_state(before, after, what: str, ctx: str) -> None:
         raise Fail(f"`{what}`: the model's state could not be read after the call ({ctx})")
     if not abs(float(now) - float(was)) <= 1e-9 * max(1.0, abs(float(was))):
         raise Fail(f"`{what}`: the model's parameters changed during the call ({ctx})")
-    if grads_after > grads_before:
+    if grads and grads_after > grads_before:
         raise Fail(f"`{what}`: the model's parameters got a .grad; take the gradient with torch.autograd.grad(output, "
                    f"tensor) instead of .backward(), or call model.zero_grad(set_to_none=True) before returning ({ctx})")
+
+
+def check_no_grad(before, after, what: str, ctx: str, who: str, x_rec=None) -> None:
+    """The gradient state the call leaves behind: no new .grad on the parameters and (``x_rec``,
+    the input as recorded after the call) none on the input, which keeps requires_grad False.
+    ``who``: the widely used code that does it the other way (named in the reason)."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        raise Fail(f"`{what}`: the model's state could not be read after the call ({ctx})")
+    try:
+        grads_before, grads_after = _count(before, "grads_set"), _count(after, "grads_set")
+    except Fail:
+        raise Fail(f"`{what}`: the model's state could not be read after the call ({ctx})") from None
+    left = []
+    if grads_after > grads_before:
+        left.append(".grad on the model's parameters")
+    if x_rec is not None and (not isinstance(x_rec, dict) or x_rec.get("requires_grad") is not False
+                              or x_rec.get("grad") is not False):
+        left.append("requires_grad or .grad on the input x")
+    if left:
+        raise Fail(f"`{what}`: this notebook leaves no gradient state behind (it takes gradients with torch.autograd.grad); "
+                   f"yours leaves {' and '.join(left)} (loss.backward(), as in {who}) ({ctx})")
+
+
+def input_values_untouched(rec, x: np.ndarray) -> bool:
+    """Whether an input tensor's values (and dtype, shape), as recorded after the call, are as given."""
+    if not isinstance(rec, dict):
+        return False
+    v = rec.get("value")
+    return (isinstance(v, np.ndarray) and v.shape == x.shape and v.dtype == x.dtype
+            and bool(np.array_equal(v, x)))
 
 
 def input_untouched(rec, x: np.ndarray) -> bool:
@@ -341,20 +385,28 @@ def judge_cam(out, seed, ck):
         where = f"`{fn}` ({ctx})"
         rec = out.get(case, Bad("missing", "no result"))
 
-        def values(rec=rec, want=want, ctx=ctx, a=a, w=w, idx=idx, size=size, normalize=normalize):
+        raw = ref_cam(a, w, idx, size, False)  # weighted sum, upsampled: what every convention scales
+        norm_w = CAM_NORM_WEIGHT / n if normalize else 0.0
+
+        def values(rec=rec, want=want, raw=raw, ctx=ctx, a=a, w=w, idx=idx, size=size, normalize=normalize):
             got = map_array(rec, want.shape, fn, ctx)
             err = rel_error(got, want)
-            if err > TOL:
+            if err > TOL and not (normalize and positive_affine_of(got, raw, TOL)):
                 raise Fail(f"`{fn}`: wrong values, max relative error {err:.1e} ({ctx})"
                            f"{_cam_hint(got, a, w, idx, size, normalize)}")
+            return got
 
-        _, failed = attempt(where, values)
+        got, failed = attempt(where, values)
         if failed:  # leaving the inputs alone earns nothing while the values are wrong
             with ck.part(f"{fn}: values", 4.5 / n):
                 raise Fail(failed)
             continue
-        with ck.part(f"{fn}: values", 4.0 / n):
+        with ck.part(f"{fn}: values", 4.0 / n - norm_w):
             pass
+        if normalize:
+            with part(ck, f"{fn}: scaled to [0, 1] after upsampling", norm_w, where):
+                if rel_error(got, want) > TOL:
+                    raise Fail(_cam_norm_reason(got, a, w, idx, size, ctx))
         with part(ck, f"{fn}: inputs unchanged", 0.5 / n, where):
             after = rec.get("inputs_after")
             if not (isinstance(after, (list, tuple)) and len(after) == 2
@@ -380,9 +432,28 @@ def judge_cam(out, seed, ck):
                     raise Fail(f"`{fn}`: on an image with a {TINT_NAMES[labels[i, j]]} square at rows "
                                f"{r0}-{r0 + s - 1}, columns {c0}-{c0 + s - 1} (and a {TINT_NAMES[labels[i, 1 - j]]} one "
                                f"elsewhere), the map of class {labels[i, j]} peaks at ({r}, {c}), not on its square")
-            err = rel_error(got, want)
-            if err > TOL:
-                raise Fail(f"`{fn}`: the maps of the object images are wrong, max relative error {err:.1e} ({ctx})")
+            if not positive_affine_of(got, ref_cam(feats, fcw, labels[:, j].tolist(), (32, 32), False), TOL):
+                raise Fail(f"`{fn}`: the maps of the object images are wrong, max relative error "
+                           f"{rel_error(got, want):.1e} ({ctx})")
+
+
+# Scaling a map to [0, 1] is a convention of its own: this notebook upsamples, then applies
+# (M - min) / (max - min); the CAM authors' code normalises the h x w map before resizing it, and
+# Grad-CAM divides by the maximum. Every value part accepts any positive scaling of the right
+# map; one small part per normalised case asks for the notebook's.
+CAM_NORM_WEIGHT = 0.6
+
+
+def _cam_norm_reason(got, a, w, idx, size, ctx) -> str:
+    fn = "class_activation_map"
+    ours = "this notebook upsamples first, then scales each map to [0, 1] with (M - min) / (max - min)"
+    if size is not None and rel_error(got, ref_cam(a, w, idx, size, True, order="norm-up")) <= TOL:
+        return (f"`{fn}`: the right map, scaled another way: {ours}; yours scales the h x w map before resizing it, "
+                f"as the CAM authors' code does (cv2.resize after the min-max) ({ctx})")
+    if rel_error(got, ref_cam(a, w, idx, size, True, minmax=False)) <= TOL:
+        return (f"`{fn}`: the right map, scaled another way: {ours}; yours divides by the maximum only, Grad-CAM's "
+                f"scaling ({ctx})")
+    return f"`{fn}`: the right map, scaled another way: {ours} ({ctx})"
 
 
 # --------------------------------------------------------------------------
@@ -430,24 +501,34 @@ def judge_grad_cam(out, seed, ck):
         def values(rec=rec, want=want, ctx=ctx, name=name, x=x, idx=idx):
             got = map_array(rec.get("map"), want.shape, fn, ctx)
             err = rel_error(got, want)
-            if err > TOL:
+            if err > TOL and not positive_affine_of(got, ref_grad_cam(model, name, x, idx, "raw"), TOL):
                 raise Fail(f"`{fn}`: wrong values, max relative error {err:.1e} ({ctx}){_gc_hint(got, model, name, x, idx)}")
-            if got.min() < -1e-6 or got.max() > 1 + 1e-6:
-                raise Fail(f"`{fn}`: values outside [0, 1] ({ctx})")
+            return got
 
-        _, failed = attempt(where, values)
+        got, failed = attempt(where, values)
         if failed:  # the state earns nothing while the maps are wrong: one message, both weights
             with ck.part(f"{fn}: values", 6.0 / n):
                 raise Fail(failed)
             continue
-        with ck.part(f"{fn}: values", 5.0 / n):
+        with ck.part(f"{fn}: values", (5.0 - GC_NORM_WEIGHT) / n):
             pass
-        with part(ck, f"{fn}: model and input left as they were", 1.0 / n, where):
-            check_state(rec.get("before"), rec.get("after"), fn, ctx)
-            if not input_untouched(rec.get("x_after"), x):
-                raise Fail(f"`{fn}` changed the input x (its values, requires_grad or .grad); work on "
-                           f"x.detach().clone() or leave x alone ({ctx})")
+        with part(ck, f"{fn}: divided by its maximum", GC_NORM_WEIGHT / n, where):
+            if rel_error(got, want) > TOL or got.min() < -1e-6 or got.max() > 1 + 1e-6:
+                other = ""
+                if rel_error(got, ref_grad_cam(model, name, x, idx, "minmax-first")) <= TOL:
+                    other = ("; yours scales with (M - min) / (max - min) at the layer's resolution before resizing, "
+                             "as pytorch-grad-cam does")
+                raise Fail(f"`{fn}`: the right map, scaled another way: this notebook upsamples ReLU(sum_c alpha_c A_c) "
+                           f"and divides it by its maximum{other} ({ctx})")
+        with part(ck, f"{fn}: model and input left as they were", (1.0 - GRAD_STATE_WEIGHT) / n, where):
+            check_state(rec.get("before"), rec.get("after"), fn, ctx, grads=False)
+            if not input_values_untouched(rec.get("x_after"), x):
+                raise Fail(f"`{fn}` changed the values of the input x; work on x.detach().clone() or leave x alone "
+                           f"({ctx})")
             _no_graph(rec.get("map"), fn, ctx)
+        with part(ck, f"{fn}: no gradient left behind", GRAD_STATE_WEIGHT / n, where):
+            check_no_grad(rec.get("before"), rec.get("after"), fn, ctx,
+                          "pytorch-grad-cam and most Grad-CAM tutorials", rec.get("x_after"))
     x, labels, boxes = gc_object_images(seed)
     objs = out.get("objects")
     where = [f"`{fn}` (the object images)"]
@@ -470,9 +551,16 @@ def judge_grad_cam(out, seed, ck):
                                    f"{TINT_NAMES[labels[i, 1 - j]]} one elsewhere), the map of class {labels[i, j]} "
                                    f"peaks at ({r}, {c}), not on its square")
                 want = ref_grad_cam(model, name, x, labels[:, j])
-                if rel_error(got, want) > TOL:
+                if rel_error(got, want) > TOL and not positive_affine_of(
+                        got, ref_grad_cam(model, name, x, labels[:, j], "raw"), TOL):
                     raise Fail(f"`{fn}`: the maps of the object images are wrong, max relative error "
                                f"{rel_error(got, want):.1e} ({ctx})")
+
+
+# As for CAM: the scaling of the map is a part of its own (this notebook divides the upsampled
+# map by its maximum; pytorch-grad-cam min-max scales it before resizing).
+GC_NORM_WEIGHT = 0.5
+SHAP_NORM_WEIGHT = 0.3  # out of each call's map weight
 
 
 # --------------------------------------------------------------------------
@@ -526,15 +614,21 @@ def judge_shapley(out, seed, ck):
                 raise Fail(f"`{fn}`: phi[{c}] = {phi[c]:.4g}, the exact Shapley value (all 2^{SHAP_C} subsets) is "
                            f"{phi_ex[c]:.4g}; with {n_perm} permutations the estimate must lie within {tol[c]:.3g} of it "
                            f"({ctx}); average v(S + c) - v(S) over random orders, S = the channels before c")
-        with part(ck, f"{fn}: map", 1.0 * w, where):
-            a = layer_output(model, "0", x)
-            want = map_from_weights(a, phi, size)
+        a = layer_output(model, "0", x)
+        want = map_from_weights(a, phi, size)
+        with part(ck, f"{fn}: map", (1.0 - SHAP_NORM_WEIGHT) * w, where):
             got = map_array(rec.get("cam"), want.shape, fn, f"the map, {ctx}")
-            if rel_error(got, want) > TOL:
+            if rel_error(got, want) > TOL and not positive_affine_of(got, map_from_weights(a, phi, size, scale=False), TOL):
                 raise Fail(f"`{fn}`: the map is not ReLU(sum_c phi_c A_c) upsampled and divided by its maximum "
                            f"(max relative error {rel_error(got, want):.1e}, {ctx})")
+        with part(ck, f"{fn}: map divided by its maximum", SHAP_NORM_WEIGHT * w, where):
+            got = map_array(rec.get("cam"), want.shape, fn, f"the map, {ctx}")
+            if rel_error(got, want) > TOL:
+                raise Fail(f"`{fn}`: the map is scaled another way: this notebook upsamples ReLU(sum_c phi_c A_c) and "
+                           f"divides it by its maximum, as in grad_cam (the min-max scaling before the resize is "
+                           f"pytorch-grad-cam's) ({ctx})")
         with part(ck, f"{fn}: model left as it was", 0.5 * w, where):
-            check_state(rec.get("before"), rec.get("after"), fn, ctx)
+            check_state(rec.get("before"), rec.get("after"), fn, ctx)  # no backward in a Shapley CAM
     with part(ck, f"{fn}: reproducible with the seed", 0.5, f"`{fn}` (two calls with the same seed)"):
         if 0 not in phis or 1 not in phis:
             rec = out.get(0) if isinstance(out.get(0), dict) else {}

@@ -61,11 +61,16 @@ from ..hw2.digits import best_match
 from ..probes.hw5 import transfer as probe_side
 from ..probes.hw5.transfer import (AUG_COPIES, AUG_DRAWS, AUG_N_DRAWN, LIGHT_KWARGS, TRANSFER_INPUTS, TRANSFER_KWARGS,
                                    aug_images, expand_inputs, layer_weights, leaf_layers, light_input)
-from .common import fail_all, part
+from .common import channel_normalization, fail_all, normalize_reason, part, undo_normalization
 
 # --------------------------------------------------------------------------
 # hw5.augmentation
 
+# Normalize(mean, std) after the conversion is a convention of its own (torchvision's pretrained
+# models and the PyTorch transfer-learning tutorial use ImageNet's mean and std; this notebook
+# keeps [0, 1]): the eval output part accepts a per-channel normalisation of img / 255, the train
+# outputs are judged after undoing it, and this part alone asks for no Normalize.
+NORMALIZE_WEIGHT = 0.3
 AUG_MIN_MATCH = 0.70   # mean best match of the augmented face's centre in the original (or its mirror)
 AUG_MAX_UPSIDE = 0.15  # share of augmented faces that match the upside-down original better
 
@@ -124,12 +129,16 @@ def judge_augmentation(out, seed, ck):
     faces = f"{AUG_N_DRAWN} drawn faces of 64x64 and {len(images) - AUG_N_DRAWN} real faces of 48x48"
     fn = "`make_face_transforms(False)`"
     ev = out.get(False, Bad("missing", "no result"))
+    norm = None  # a per-channel Normalize the eval transform applies (another convention), undone below
     where = [f"{fn} ({faces})"]
     if not isinstance(ev, list):
-        fail_all(ck, [("make_face_transforms(False): output", 1.0)],
+        fail_all(ck, [("make_face_transforms(False): output", 1.0 - NORMALIZE_WEIGHT),
+                      ("make_face_transforms(False): no Normalize", NORMALIZE_WEIGHT)],
                  ev.describe(fn) if isinstance(ev, Bad) else f"{fn}: no result")
     else:
-        with part(ck, "make_face_transforms(False): output", 1.0, where):
+        evals = []  # (the expected img / 255, what the transform gave)
+        eval_ok = False
+        with part(ck, "make_face_transforms(False): output", 1.0 - NORMALIZE_WEIGHT, where):
             if len(ev) != len(images):
                 raise Fail(f"{fn}: no result for some of the faces ({faces})")
             for i, (img, draws) in enumerate(zip(images, ev)):
@@ -142,15 +151,21 @@ def judge_augmentation(out, seed, ck):
                 if not np.array_equal(a, b):
                     raise Fail(f"{fn} is random: two calls on {ctx} differ; the eval transform must only convert "
                                "(no augmentation at test time)")
+                evals.append((want, a))
+            norm = channel_normalization(evals)
+            for i, (want, a) in enumerate(evals):
+                ctx = _face(i, images[i])
                 err = float(np.max(np.abs(a - want)))
-                if err > 1e-4:
-                    hint = ""
-                    if abs(float(a.mean()) - float(want.mean()) * 255) < 1:
-                        hint = " (values 0-255: divide by 255)"
-                    elif a.min() < -1e-3:
-                        hint = " (no Normalize: the task asks for pixel values in [0, 1])"
-                    raise Fail(f"{fn} must return exactly img / 255 as a {shape} tensor; on {ctx} the max difference "
-                               f"is {err:.3g}{hint}")
+                if err > 1e-4 and norm is None:
+                    hint = " (values 0-255: divide by 255)" if abs(float(a.mean()) - float(want.mean()) * 255) < 1 else ""
+                    raise Fail(f"{fn} must return exactly img / 255 as a {want.shape} tensor; on {ctx} the max "
+                               f"difference is {err:.3g}{hint}")
+            eval_ok = True
+        with part(ck, "make_face_transforms(False): no Normalize", NORMALIZE_WEIGHT, where):
+            if not eval_ok:
+                raise Fail(f"{fn}: its outputs are not img / 255 (see above)")
+            if norm is not None:
+                raise Fail(normalize_reason(fn, norm))
 
     fn = "`make_face_transforms(True)`"
     names = ["make_face_transforms(True): output", "make_face_transforms(True): random",
@@ -173,7 +188,7 @@ def judge_augmentation(out, seed, ck):
                     raise Fail(f"{fn}: no result for some of the {AUG_DRAWS} calls on {ctx}")
                 row = []
                 for rec in draws:
-                    a = _check_output(rec, fn, shape, ctx)
+                    a = undo_normalization(_check_output(rec, fn, shape, ctx), norm)
                     if a.min() < -1e-3 or a.max() > 1 + 1e-3:
                         raise Fail(f"{fn} returned values in [{a.min():.3g}, {a.max():.3g}] on {ctx}; keep them "
                                    "in [0, 1] (clamp after brightness changes or noise; no Normalize)")
@@ -251,6 +266,11 @@ def judge_augmentation(out, seed, ck):
 # hw5.transfer_vgg
 
 TRANSFER_CLASSES = [8, 5]  # the number of classes each call of TRANSFER_KWARGS asks for
+# Which layers train is a convention of its own where it differs between widely used guides:
+# the classifier's two hidden Linear layers frozen (the notebook, the PyTorch fine-tuning
+# tutorial's feature extraction) or trained (Keras's guide freezes the convolutional base
+# only). The frozen and gradient parts accept both; this part, per call, asks for the first.
+HIDDEN_WEIGHT = 0.4
 
 
 @functools.lru_cache(maxsize=None)
@@ -354,30 +374,43 @@ def judge_transfer(out, seed, ck):
                 count = sum(int(np.prod(p[1])) for p in params)
                 raise Fail(f"{ctx}: the parameters are not VGG16's with a new {classes}-class last layer "
                            f"({count:,} parameters, expected {ref['count']:,})")
-        with part(ck, parts[3][0], 2.0 / n, ctx):
+        hidden = sorted(nm for nm, _ in ref["params"] if nm.startswith("classifier.") and nm not in ref["head"])
+        with part(ck, parts[3][0], (2.0 - HIDDEN_WEIGHT) / n, ctx):
             trainable = sorted(p[0] for p in _list(rec.get("params")) if p[2])
             head = sorted(ref["head"])
-            if trainable != head:
-                extra = [t for t in trainable if t not in head]
-                missing = [h for h in head if h not in trainable]
-                if not trainable:
-                    raise Fail(f"{ctx}: no parameter requires grad: the new layer must stay trainable (set "
-                               "requires_grad=False before replacing classifier[6], or only on the old layers)")
-                if missing:
-                    raise Fail(f"{ctx}: the new layer's {', '.join(missing)} does not require grad: train both the "
-                               "weight and the bias of the new layer")
-                feat = [t for t in extra if t.startswith("features.")]
-                if feat:
-                    raise Fail(f"{ctx}: {len(extra)} parameter tensors besides the new layer require grad, "
-                               f"{len(feat)} of them in `features` ({feat[0]}...): freeze the feature extractor")
+            missing = [h for h in head if h not in trainable]
+            extra = [t for t in trainable if t not in head and t not in hidden]
+            if not trainable:
+                raise Fail(f"{ctx}: no parameter requires grad: the new layer must stay trainable (set "
+                           "requires_grad=False before replacing classifier[6], or only on the old layers)")
+            if missing:
+                raise Fail(f"{ctx}: the new layer's {', '.join(missing)} does not require grad: train both the "
+                           "weight and the bias of the new layer")
+            feat = [t for t in extra if t.startswith("features.")]
+            if feat:
+                raise Fail(f"{ctx}: {len(extra)} parameter tensors besides the new layer require grad, "
+                           f"{len(feat)} of them in `features` ({feat[0]}...): freeze the feature extractor")
+            if extra:
                 raise Fail(f"{ctx}: {', '.join(extra[:3])}{'...' if len(extra) > 3 else ''} require grad: only the "
-                           "new last layer may be trained (freeze the rest of the classifier too)")
+                           "new last layer may be trained")
         with part(ck, parts[4][0], 0.5 / n, ctx):
             grads = sorted(_names(rec.get("grads")))
-            if grads != sorted(ref["head"]):
+            if any(h not in grads for h in ref["head"]) or any(g not in ref["head"] and g not in hidden for g in grads):
                 raise Fail(f"{ctx}: after a backward pass {len(grads)} parameter tensors have gradients "
                            f"({', '.join(grads[:3])}{'...' if len(grads) > 3 else ''}), expected exactly the new layer's "
                            "weight and bias")
+        with part(ck, "build_transfer_model: only the new layer trains", HIDDEN_WEIGHT / n, ctx):
+            trainable = sorted(p[0] for p in _list(rec.get("params")) if p[2])
+            grads = sorted(_names(rec.get("grads")))
+            if trainable != sorted(ref["head"]) or grads != sorted(ref["head"]):
+                also = [t for t in trainable if t in hidden]
+                if also and all(t in ref["head"] or t in hidden for t in trainable):
+                    raise Fail(f"{ctx}: this notebook trains only the new last layer (feature extraction, as in the "
+                               f"PyTorch fine-tuning tutorial); yours also trains the classifier's other Linear layers "
+                               f"({', '.join(also[:2])}...), freezing only `features`, the frozen convolutional base of "
+                               f"Keras's transfer-learning guide")
+                raise Fail(f"{ctx}: the parameters that require grad (and get gradients) must be exactly the new "
+                           f"layer's weight and bias")
     ctx = "`make_transfer_optimizer(model, lr=0.0123)` on the model of `build_transfer_model()`"
     with part(ck, "make_transfer_optimizer: parameters", 1.0, ctx):
         rec = out.get(0)

@@ -125,3 +125,51 @@ def accuracy_vs_epsilon(model, x, y, epsilons):
 ''',
     },
 }
+
+# Correct solutions written to another widely used convention (see tests/test_validity.py).
+CONVENTIONS = {
+    "hw5.fgsm": {
+        'the PyTorch FGSM tutorial: requires_grad on the data, loss.backward(), data.grad': {
+            "code": '''
+def fgsm(model, x, y, eps, targeted=False):
+    # the PyTorch FGSM tutorial's steps: requires_grad on the data, backward, data.grad
+    x.requires_grad = True
+    loss = F.cross_entropy(model(x), y)
+    model.zero_grad()
+    loss.backward()
+    step = eps * x.grad.data.sign()
+    perturbed = x - step if targeted else x + step
+    return torch.clamp(perturbed, 0, 1).detach()
+
+
+def accuracy_vs_epsilon(model, x, y, epsilons):
+    accs = []
+    for eps in epsilons:
+        adv = fgsm(model, x.clone(), y, eps)
+        with torch.no_grad():
+            accs.append((model(adv).argmax(1) == y).float().mean().item())
+    return accs
+''',
+            "loses": 0.45, "says": 'FGSM tutorial'},
+    },
+    "hw5.class_visualization": {
+        "CS231n's update step: jitter the image, score.backward(), un-jitter": {
+            "code": '''
+def class_visualization(model, class_idx, steps=100, lr=0.5, l2_reg=1e-3, jitter=2, seed=0, size=(64, 64)):
+    # CS231n's update step: jitter the image itself, score.backward(), a normalised gradient step, un-jitter
+    gen = torch.Generator().manual_seed(seed)
+    img = torch.rand(1, 3, *size, generator=gen).requires_grad_()
+    for _ in range(steps):
+        oy, ox = torch.randint(-jitter, jitter + 1, (2,), generator=gen).tolist()
+        img.data.copy_(torch.roll(img.data, shifts=(oy, ox), dims=(2, 3)))
+        score = model(img)[0, class_idx] - l2_reg * torch.sum(torch.roll(img, shifts=(-oy, -ox), dims=(2, 3)) ** 2)
+        score.backward()
+        img.data += lr * img.grad / torch.norm(img.grad)
+        img.grad.zero_()
+        img.data.copy_(torch.roll(img.data, shifts=(-oy, -ox), dims=(2, 3)))
+        img.data.clamp_(0, 1)
+    return img.detach()
+''',
+            "loses": 0.5, "says": 'CS231n'},
+    },
+}

@@ -245,3 +245,82 @@ phi = phi / n_permutations
 ALTERNATIVES["hw5.shapley_cam"] = {
     "one forward pass per coalition, NumPy permutations, a mask hook": _sh(_PERM_MC),
 }
+
+# Correct solutions written to another widely used convention (see tests/test_validity.py).
+CONVENTIONS = {
+    "hw5.cam": {
+        "the CAM authors' code: min-max at the feature maps' size, then the resize": {
+            "code": '''
+def class_activation_map(feature_maps, fc_weight, class_idx, size=None, normalize=True):
+    # the CAM authors' returnCAM: weighted sum, min-max scaling at the feature maps' resolution,
+    # and only then the resize to the image (bilinear, half-pixel centres like cv2.resize)
+    single = feature_maps.dim() == 3
+    a = feature_maps.unsqueeze(0) if single else feature_maps
+    n = a.shape[0]
+    k = torch.as_tensor(class_idx, dtype=torch.long).reshape(-1).expand(n)
+    cams = []
+    for i in range(n):
+        cam = (fc_weight[k[i]].view(-1, 1, 1) * a[i]).sum(dim=0)
+        if normalize:
+            cam = cam - cam.min()
+            top = cam.max()
+            cam = cam / top if top > 0 else torch.zeros_like(cam)
+        if size is not None:
+            cam = F.interpolate(cam[None, None], size=tuple(size), mode="bilinear", align_corners=False)[0, 0]
+        cams.append(cam)
+    out = torch.stack(cams)
+    return out[0] if single else out
+''',
+            "loses": 0.25, "says": 'CAM authors'},
+    },
+    "hw5.grad_cam": {
+        "pytorch-grad-cam's scaling: min-max before the resize": {
+            "code": '''
+def grad_cam(model, layer, x, class_idx):
+    # pytorch-grad-cam's scaling: ReLU, min-max at the layer's resolution, then the resize
+    store = {}
+    handle = layer.register_forward_hook(lambda m, i, o: store.__setitem__("A", o))
+    try:
+        with torch.enable_grad():
+            logits = model(x.detach().clone().requires_grad_(True))
+    finally:
+        handle.remove()
+    n = x.shape[0]
+    idx = torch.as_tensor(class_idx, dtype=torch.long).reshape(-1).expand(n)
+    grads, = torch.autograd.grad(logits[torch.arange(n), idx].sum(), store["A"])
+    with torch.no_grad():
+        weights = grads.mean(dim=(2, 3), keepdim=True)
+        cam = torch.relu((weights * store["A"]).sum(dim=1, keepdim=True))
+        lo = cam.amin(dim=(2, 3), keepdim=True)
+        span = cam.amax(dim=(2, 3), keepdim=True) - lo
+        cam = torch.where(span > 0, (cam - lo) / torch.where(span > 0, span, torch.ones_like(span)), torch.zeros_like(cam))
+        cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+    return cam
+''',
+            "loses": 0.25, "says": 'pytorch-grad-cam'},
+        "pytorch-grad-cam's gradients: hooks and loss.backward() (leaves .grad on the parameters)": {
+            "code": '''
+def grad_cam(model, layer, x, class_idx):
+    # the pytorch-grad-cam way: hooks keep the activations and their gradients, loss.backward()
+    acts, grads = [], []
+    h1 = layer.register_forward_hook(lambda m, i, o: acts.append(o))
+    h2 = layer.register_full_backward_hook(lambda m, gi, go: grads.append(go[0]))
+    try:
+        inp = x.detach().clone().requires_grad_(True)
+        out = model(inp)
+        n = x.shape[0]
+        idx = torch.as_tensor(class_idx).reshape(-1).expand(n)
+        model.zero_grad()
+        out[torch.arange(n), idx].sum().backward()
+    finally:
+        h1.remove()
+        h2.remove()
+    a, g = acts[0].detach(), grads[0].detach()
+    cam = F.relu((g.mean(dim=(2, 3), keepdim=True) * a).sum(dim=1, keepdim=True))
+    cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
+    top = cam.amax(dim=(1, 2), keepdim=True)
+    return torch.where(top > 0, cam / top.clamp(min=1e-30), torch.zeros_like(cam))
+''',
+            "loses": 0.45, "says": 'pytorch-grad-cam'},
+    },
+}

@@ -200,3 +200,66 @@ def roc_curve_binary(y_true, scores):
 ''' + _REST.replace("np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)", "np.trapezoid(tpr, fpr)"),
     },
 }
+
+# Correct solutions written to another widely used convention (see tests/test_validity.py).
+CONVENTIONS = {
+    "hw5.roc_confusion": {
+        'scikit-learn before 1.3: the first threshold is max(score) + 1': {
+            "code": '''
+def roc_curve_binary(y_true, scores):
+    # scikit-learn before 1.3: the extra first point (0, 0) gets threshold max(score) + 1
+    y = np.asarray(y_true).astype(bool)
+    s = np.asarray(scores, dtype=float)
+    levels = np.unique(s)[::-1]
+    tps = np.array([np.count_nonzero(y & (s >= t)) for t in levels], dtype=float)
+    fps = np.array([np.count_nonzero(~y & (s >= t)) for t in levels], dtype=float)
+    tpr = np.concatenate([[0.0], tps]) / max(y.sum(), 1)
+    fpr = np.concatenate([[0.0], fps]) / max((~y).sum(), 1)
+    return fpr, tpr, np.concatenate([[levels[0] + 1], levels])
+''' + _REST,
+            "loses": 0.25, "says": 'before 1.3'},
+        "scikit-learn's default drop_intermediate=True": {
+            "code": '''
+def roc_curve_binary(y_true, scores):
+    # scikit-learn's default drop_intermediate=True: points in the middle of a straight
+    # (horizontal, vertical or diagonal-free) run of the curve are left out
+    y = np.asarray(y_true).astype(bool)
+    s = np.asarray(scores, dtype=float)
+    levels = np.unique(s)[::-1]
+    tps = np.array([np.count_nonzero(y & (s >= t)) for t in levels], dtype=float)
+    fps = np.array([np.count_nonzero(~y & (s >= t)) for t in levels], dtype=float)
+    if len(levels) > 2:
+        bend = np.logical_or(np.diff(fps, 2) != 0, np.diff(tps, 2) != 0)
+        keep = np.concatenate([[True], bend, [True]])
+        levels, tps, fps = levels[keep], tps[keep], fps[keep]
+    tpr = np.concatenate([[0.0], tps]) / max(y.sum(), 1)
+    fpr = np.concatenate([[0.0], fps]) / max((~y).sum(), 1)
+    return fpr, tpr, np.concatenate([[np.inf], levels])
+''' + _REST,
+            "loses": 0.25, "says": 'drop_intermediate=True'},
+        "MATLAB's plotconfusion layout: rows are the predicted classes": {
+            "code": _ROC + '''
+def roc_auc(y_true, scores):
+    fpr, tpr, _ = roc_curve_binary(y_true, scores)
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def one_vs_rest_auc(y_true, scores):
+    y = np.asarray(y_true)
+    scores = np.asarray(scores, dtype=float)
+    return np.array([roc_auc(y == c, scores[:, c]) for c in range(scores.shape[1])])
+
+
+def confusion_from_scores(y_true, scores):
+    # MATLAB's plotconfusion layout: rows = predicted (output) class, columns = true (target) class
+    scores = np.asarray(scores)
+    k = scores.shape[1]
+    predicted = scores.argmax(axis=1)
+    m = np.zeros((k, k), dtype=np.int64)
+    for t, p in zip(np.asarray(y_true).astype(int), predicted):
+        m[p, t] += 1
+    return m
+''',
+            "loses": 0.3, "says": "plotconfusion"},
+    },
+}

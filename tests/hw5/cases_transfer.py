@@ -341,3 +341,36 @@ class LightVGG(nn.Module):
 ''',
     },
 }
+
+# Correct solutions written to another widely used convention (see tests/test_validity.py).
+CONVENTIONS = {
+    "hw5.augmentation": {
+        "ToTensor then ImageNet's Normalize (the PyTorch transfer-learning tutorial)": {
+            "code": '''
+def make_face_transforms(train):
+    # the PyTorch transfer-learning tutorial's pipeline: ToTensor, then ImageNet's Normalize
+    from torchvision import transforms as T
+
+    imagenet = T.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+    if not train:
+        return T.Compose([T.ToTensor(), imagenet])
+    return T.Compose([T.ToPILImage(), T.RandomHorizontalFlip(), T.RandomRotation(10),
+                      T.ColorJitter(brightness=0.2, contrast=0.2), T.ToTensor(), imagenet])
+''',
+            "loses": 0.3, "says": 'ImageNet'},
+    },
+    "hw5.transfer_vgg": {
+        "Keras's guide: freeze the convolutional base only, train the whole classifier": {
+            "code": '''
+def build_transfer_model(num_classes=8, pretrained=False):
+    # Keras's transfer-learning guide: freeze the convolutional base, train the classifier on top
+    from torchvision.models import VGG16_Weights, vgg16
+
+    model = vgg16(weights=VGG16_Weights.IMAGENET1K_V1 if (pretrained and vgg16_weights_cached()) else None)
+    model.features.requires_grad_(False)
+    model.classifier[6] = nn.Linear(model.classifier[6].in_features, num_classes)
+    return model
+''',
+            "loses": 0.45, "says": 'Keras'},
+    },
+}

@@ -173,5 +173,5 @@ def probe(ns, seed):
         try:
             out[case] = probe_case(ns, cin, widths, xshape, seed, case)
         except Exception as e:  # an odd module the probe could not handle
-            out[case] = {"error": Bad("error", f"{error_text(e)} while running it")}
+            out[case] = {"error": Bad("error", f"{error_text(e)} (while the grader ran it)")}
     return out

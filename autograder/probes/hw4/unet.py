@@ -176,7 +176,7 @@ def probe_unet(ns, seed):
         try:
             out[str(case)] = _probe_unet_case(ns, kwargs, shapes, seed, case)
         except Exception as e:  # noqa: BLE001  (an odd module the probe could not handle)
-            out[str(case)] = {"error": Bad("error", f"{error_text(e)} while running it")}
+            out[str(case)] = {"error": Bad("error", f"{error_text(e)} (while the grader ran it)")}
     return out
 
 

@@ -67,17 +67,24 @@ class Ctx:
 
 
 @pytest.fixture(scope="module")
-def sealed():
-    """Skip where the children cannot be isolated; the summary says why."""
+def sealed(tmp_path_factory):
+    """Skip where the children cannot be isolated; the summary says why. (The probe
+    server it starts gets a TMPDIR of the test's own.)"""
     from autograder import engine
 
-    eng = engine.shared()
+    eng = engine.Engine()
+    old = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("redteam-selftest"))
     try:
         iso = eng.isolation(())
     except engine.EngineError as e:
         pytest.skip(f"the sealed engine cannot start here: {e}")
     finally:
         eng.close()
+        if old is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = old
     if iso.get("level") != "full":
         pytest.skip("this system cannot isolate the grading children (not root and no user namespaces?): "
                     + "; ".join(iso.get("why") or []))

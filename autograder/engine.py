@@ -165,6 +165,10 @@ class Server:
         return fut
 
     def close(self) -> None:
+        try:  # shutdown first: the reader thread's recv holds the socket, close alone sends no EOF
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self.sock.close()
         except OSError:
@@ -271,12 +275,15 @@ class Engine:
                             result = bytearray()
                             open_fds.discard(fd)  # the child gets EPIPE and stops writing
                             os.close(fd)
+                            res_r = -1  # closed: another thread may reuse the number
                     else:
                         if len(head) < OUTPUT_KEEP_HEAD:
                             head += chunk[:OUTPUT_KEEP_HEAD - len(head)]
                         tail = (tail + chunk)[-OUTPUT_KEEP_TAIL:]
         finally:
             for fd in (res_r, out_r):
+                if fd < 0:
+                    continue
                 try:
                     os.close(fd)
                 except OSError:

@@ -79,6 +79,11 @@ class Namespace:
             fn = self.get(name)
         except MissingFunction:
             return Bad("missing", f"`{name}` is not defined")
+        for a in list(args) + list(kwargs.values()):
+            if isinstance(a, Bad):  # an earlier call failed: its result cannot be fed to this one
+                if "NotImplementedError" in a.message:
+                    return a
+                return Bad("missing", f"`{name}` was not run, because an earlier call failed ({a.message})")
         return self.guard(fn, *args, _name=name, **kwargs)
 
     @staticmethod

@@ -329,10 +329,14 @@ class Engine:
                 yield futs[fut], fut.result()
 
     def _safe_run(self, req: Request) -> Outcome:
+        """One item's outcome, whatever happens to the sandbox: never an exception
+        that would cost the other items their points."""
         try:
             return self.run(req)
         except EngineError as e:
             return Outcome("died", None, 0.0, "", str(e))
+        except Exception as e:  # noqa: BLE001 -- an OS error around the pipes, a broken server
+            return Outcome("died", None, 0.0, "", f"the grading sandbox failed ({type(e).__name__})")
 
     # -- what the children get --------------------------------------------------
 

@@ -3,16 +3,17 @@
 Runs in the child: builds the student's model, records which torch functions its
 forward pass calls (through a ``TorchFunctionMode``, so ``F.relu`` counts as much as
 ``nn.ReLU``) and which kinds of layers it holds, its output shapes, then trains it
-with the grader's fixed loop (:func:`autograder.probes.hw2.digits.train_and_predict`)
-on offline cartoon cats and dogs drawn from the public seed, and predicts the
-validation images the judge sends (``ns.given["val"]``, drawn from a seed only the
-judge knows; the judge keeps their labels).
+with the grader's fixed loop (:func:`autograder.probes.hw2.digits.train_and_predict`, on
+the toolkit's budgeted loop) on offline cartoon cats and dogs drawn from the public seed,
+and predicts the validation images the judge sends (``ns.given["val"]``, drawn from a
+seed only the judge knows; the judge keeps their labels).
 """
 from __future__ import annotations
 
 from autograder.probes.runtime import Bad
 
-from .digits import build_model, given_images, output_shapes, param_count, train_and_predict, trainable
+from autograder.probes.kit.train import param_count
+from .digits import build_model, given_images, output_shapes, train_and_predict, trainable
 
 CD_TRAIN = 1000
 CD_STEPS = 300

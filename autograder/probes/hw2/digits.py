@@ -11,19 +11,22 @@ shuffled), with their labels kept by the judge.
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from autograder.probes.runtime import Bad
 
+from autograder.probes.kit.convert import tensor_record
+from autograder.probes.kit.seeds import rng as seeded
+from autograder.probes.kit.train import budgeted_training, build_module, given_array, in_chunks, param_count
+from autograder.probes.kit.transforms import transform_draws  # noqa: F401  (the judge imports it from here, for now)
+
 # --------------------------------------------------------------------------
-# The grader's training loop (also used by the cats-vs-dogs probe).
+# The grader's training loop (also used by the cats-vs-dogs probe): the toolkit's
+# budgeted loop, with cross-entropy on the images scaled to [0, 1].
 
 BATCH = 32
 LR = 2e-3
 EVAL_BATCH = 100
-MAX_OUTPUT_FLOATS = 10**6
 IMAGE_SHAPE = (64, 64, 3)
 
 
@@ -58,78 +61,32 @@ def train_and_predict(model, x_train: np.ndarray, y_train: np.ndarray, evals: li
     import torch
     import torch.nn.functional as F
 
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    params = [p for p in model.parameters() if p.requires_grad]
     y_all = torch.from_numpy(np.asarray(y_train, dtype=np.int64))
-    losses: list[float] = []
-    done = 0
-    status = "finished"
-    start = time.process_time()  # CPU seconds: the budget does not shrink when the machine is busy
-    if params:
-        opt = torch.optim.Adam(params, lr=lr)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
-        model.train()
-        order = torch.empty(0, dtype=torch.int64)
-        for _ in range(steps):
-            if len(order) < batch:
-                order = torch.cat([order, torch.randperm(len(x_train), generator=gen)])
-            idx, order = order[:batch], order[batch:]
-            xb = to_batch(x_train[idx.numpy()])
-            loss = F.cross_entropy(_logits(model, xb, n_classes), y_all[idx])
-            if not torch.isfinite(loss):
-                status = "diverged"
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            done += 1
-            losses.append(float(loss.detach()))
-            if time.process_time() - start > cap_s:
-                status = "capped"
-                break
-    else:
-        status = "no parameters"
-    seconds = time.process_time() - start
-    model.eval()
+
+    def loss_of(idx, gen):
+        return F.cross_entropy(_logits(model, to_batch(x_train[idx.numpy()]), n_classes), y_all[idx])
+
+    res = budgeted_training(model, loss_of, len(x_train), steps=steps, batch=batch, lr=lr, seed=seed, cap_s=cap_s,
+                            one_cycle=0.15, track_loss=True)
     preds = []
-    with torch.no_grad():
-        for x in evals:
-            p = [_logits(model, to_batch(x[i:i + EVAL_BATCH]), n_classes).argmax(dim=1) for i in range(0, len(x), EVAL_BATCH)]
-            preds.append(torch.cat(p).numpy().astype(np.int64) if p else np.zeros(0, dtype=np.int64))
-    k = max(1, len(losses) // 10)
-    return {"status": status, "steps": done, "seconds": round(seconds, 2), "preds": preds,
-            "loss_start": float(np.mean(losses[:k])) if losses else float("nan"),
-            "loss_end": float(np.mean(losses[-k:])) if losses else float("nan")}
+    for x in evals:
+        p = [y.argmax(dim=1) for y in in_chunks(lambda c: _logits(model, to_batch(c), n_classes), x, EVAL_BATCH)]
+        preds.append(torch.cat(p).numpy().astype(np.int64) if p else np.zeros(0, dtype=np.int64))
+    res["preds"] = preds
+    return res
 
 
 def given_images(given, keys: tuple[str, ...]) -> list | Bad:
     """The evaluation images the judge sent (``ns.given``), in the order of ``keys``."""
-    if not isinstance(given, dict):
-        return Bad("missing", "the grader sent no evaluation images")
-    out = []
-    for k in keys:
-        x = given.get(k)
-        if not isinstance(x, np.ndarray) or x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != IMAGE_SHAPE:
-            return Bad("missing", "the grader's evaluation images did not arrive intact")
-        out.append(x)
+    out = [given_array(given, k, IMAGE_SHAPE, dtype=np.uint8, max_n=None) for k in keys]
+    if any(x is None for x in out):
+        return Bad("missing", "the grader's evaluation images did not reach the grading process")
     return out
 
 
 def build_model(ns, fn: str, seed: int):
     """Build the student's model in the child: the module, or a Bad saying why not."""
-    import torch
-
-    torch.manual_seed(seed)
-    model = ns.call(fn)
-    if isinstance(model, Bad):
-        return model
-    if not isinstance(model, torch.nn.Module):
-        what = "the class itself" if isinstance(model, type) else f"a {type(model).__name__}"
-        return Bad("missing", f"returned {what}, not an nn.Module instance; return a new network (e.g. `return MyNet()`)")
-    moved = ns.guard(model.cpu)  # the grader trains on the CPU, whatever device the notebook used
-    return moved if isinstance(moved, Bad) else model
+    return build_module(ns, fn, seed=seed, hint="; return a new network (e.g. `return MyNet()`)")
 
 
 def output_shapes(ns, model, n_classes: int, seed: int, sizes=(1, 5)) -> dict:
@@ -161,10 +118,6 @@ def trainable(shapes: dict, n_classes: int) -> bool:
     return all(not isinstance(s, Bad) and s == [n, n_classes] for n, s in shapes.items())
 
 
-def param_count(model) -> int:
-    return int(sum(p.numel() for p in model.parameters()))
-
-
 # --------------------------------------------------------------------------
 # hw2.digits_labels
 
@@ -175,7 +128,7 @@ LABEL_FOLDERS = ["data/digits14", "/data/run2/set4", "/home/u1/hw2/3_4/img", "C:
 
 def label_inputs(seed: int) -> list[tuple[str, str]]:
     """(path text, kind) with kind "name", "folders" or "path" (passed as a Path)."""
-    rng = np.random.default_rng([seed, 31])
+    rng = seeded(seed, 31)
     folders = LABEL_FOLDERS
     cases = []
     for i in range(12):
@@ -247,7 +200,7 @@ def split_inputs(seed: int, case: str, labels_of_digits: np.ndarray):
     else:
         labels = np.concatenate([np.full(n, c + 1) for c, n in enumerate(sizes)])
         if shuffled:
-            labels = np.random.default_rng([seed, 32, len(labels)]).permutation(labels)
+            labels = seeded(seed, 32, len(labels)).permutation(labels)
     names = [f"data/digits14/digit{int(lab)}_{i:05d}.png" for i, lab in enumerate(labels)]
     return names, labels.astype(np.int64), frac, sd, as_path
 
@@ -304,7 +257,7 @@ def augment_images(seed: int) -> np.ndarray:
     from data_scripts.digits14 import _colours, _scans, ink_mask, paint
 
     scans, _ = _scans()
-    rng = np.random.default_rng([seed, 34])
+    rng = seeded(seed, 34)
     out = []
     for i in AUG_SCANS:
         bg, fg = _colours(rng)
@@ -312,55 +265,8 @@ def augment_images(seed: int) -> np.ndarray:
     return np.stack(out)
 
 
-def _tensor_record(v) -> dict:
-    import torch
-
-    rec = {"type": type(v).__name__}
-    if torch.is_tensor(v):
-        rec["tensor"] = True
-        rec["dtype"] = str(v.dtype).replace("torch.", "")
-        a = v.detach().cpu()
-    else:
-        rec["tensor"] = False
-        rec["dtype"] = str(getattr(v, "dtype", ""))
-        a = v
-    try:
-        a = np.asarray(a)
-        if a.dtype.kind in "biuf" and a.size <= MAX_OUTPUT_FLOATS:
-            rec["array"] = a.astype(np.float32)
-        rec["shape"] = list(a.shape)
-    except Exception:  # noqa: BLE001
-        pass
-    return rec
-
-
-def transform_draws(ns, builder: str, images, train_draws: int, record) -> dict:
-    """Probe side of a transform item: ``builder(train)`` for train False and True, each
-    transform applied to copies of ``images`` (``train_draws`` times in training mode, to
-    see the randomness; twice in eval mode, to see it is fixed), each output turned
-    into plain data by ``record``. Also used by HW5's face augmentation."""
-    out = {}
-    for train in (False, True):
-        t = ns.call(builder, train)
-        if isinstance(t, Bad):
-            out[train] = t
-            continue
-        if not callable(t):
-            out[train] = Bad("missing", f"returned a {type(t).__name__}, not a callable transform")
-            continue
-        recs = []
-        for img in images:
-            draws = []
-            for _ in range(train_draws if train else 2):
-                r = ns.guard(t, img.copy())
-                draws.append(r if isinstance(r, Bad) else record(r))
-            recs.append(draws)
-        out[train] = recs
-    return out
-
-
 def probe_augment(ns, seed):
-    return transform_draws(ns, "make_transforms", augment_images(seed), AUG_DRAWS, _tensor_record)
+    return transform_draws(ns, "make_transforms", augment_images(seed), AUG_DRAWS, tensor_record)
 
 
 # --------------------------------------------------------------------------
@@ -378,7 +284,7 @@ DIGIT_EVAL_KEYS = ("test", "train")
 def grader_split(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The grader's own stratified 80/20 split of the scans (not the student's): the model
     trains on the first part; the judge draws its evaluation images from both."""
-    rng = np.random.default_rng([seed, 33])
+    rng = seeded(seed, 33)
     test = []
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))

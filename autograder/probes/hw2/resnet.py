@@ -17,6 +17,14 @@ import numpy as np
 
 from autograder.probes.runtime import Bad
 
+from autograder.probes.kit.convert import describe_value, shape_of, to_numpy
+from autograder.probes.kit.modules import bn_info, branches_off, conv_info, layers, randomize, unused
+from autograder.probes.kit.seeds import normal
+from autograder.probes.kit.seeds import rng as seeded
+
+# The names HW2's ResNet judge still imports from here (until it imports the toolkit).
+_layers, _randomize, _rng, _unused = layers, randomize, seeded, unused
+
 # (in, out, stride, input shape). The notebook shows (16, 16, 1) and (16, 32, 2) on 32x32.
 BLOCK_CASES = [
     (8, 8, 1, (2, 8, 10, 10)),     # identity shortcut
@@ -44,87 +52,28 @@ MAX_LAYERS = 256      # layers reported per module (a block has a handful)
 # Input builders: the same on both sides (the judge imports them).
 
 
-def _rng(seed: int, key: int, case: int, what: int) -> np.random.Generator:
-    return np.random.default_rng([seed, key, case, what])
-
-
 def block_input(seed: int, key: int, case: int, shape) -> np.ndarray:
     """The block's input, float32 values."""
-    return _rng(seed, key, case, 0).normal(0.0, 1.0, shape).astype(np.float32)
+    return normal(shape, seed, key, case, 0)
 
 
 def alone_input(seed: int, key: int, case: int, index: int, channels: int) -> np.ndarray:
     """The input the ``index``-th conv of a block is run on by itself (float32)."""
-    return _rng(seed, key, case, 10 + index).normal(0.0, 1.0, (1, channels, *ALONE_SHAPE)).astype(np.float32)
+    return normal((1, channels, *ALONE_SHAPE), seed, key, case, 10 + index)
 
 
 def net_input(seed: int, key: int, case: int, j: int, shape) -> np.ndarray:
-    return _rng(seed, key, case, 20 + j).normal(0.0, 1.0, shape).astype(np.float32)
+    return normal(shape, seed, key, case, 20 + j)
 
 
 # --------------------------------------------------------------------------
 # Probe helpers (child side). Everything returned is plain data.
 
 
-def to_numpy(t) -> Any:
-    """A tensor as a NumPy array (float64 for floating point), or a Bad."""
-    try:
-        a = t.detach().cpu()
-        if a.is_floating_point():
-            a = a.double()
-        return a.numpy().copy()
-    except Exception as e:  # noqa: BLE001  an odd tensor
-        return Bad("missing", f"returned a tensor that could not be read ({type(e).__name__})")
-
-
-def _layers(module):
-    import torch.nn as nn
-
-    convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
-    bns = [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)]
-    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
-    other = sorted({type(m).__name__ for m in module.modules()
-                    if not isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear))
-                    and any(v is not None for v in getattr(m, "_parameters", {}).values())})
-    return convs, bns, linears, other
-
-
-def _conv_info(c, weights: bool) -> dict:
-    info = {"kernel": [int(k) for k in c.kernel_size], "in": int(c.in_channels), "out": int(c.out_channels),
-            "stride": [int(s) for s in c.stride], "groups": int(c.groups), "bias": c.bias is not None,
-            "dilation": [int(d) for d in c.dilation]}
-    if weights:
-        info["w"] = to_numpy(c.weight)
-        info["b"] = None if c.bias is None else to_numpy(c.bias)
-    return info
-
-
-def _bn_info(b) -> dict:
-    get = lambda t: None if t is None else to_numpy(t)  # noqa: E731
-    return {"features": int(b.num_features), "eps": float(b.eps), "weight": get(b.weight), "bias": get(b.bias),
-            "mean": get(b.running_mean), "var": get(b.running_var)}
-
-
-def _unused(module) -> list[str]:
-    return [n for n, p in module.named_parameters() if p.requires_grad and p.grad is None][:4]
-
-
-def _describe_value(v) -> str:
-    if v is None:
-        return "None"
-    name = type(v).__name__
-    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
-
-
 def _output(y) -> Any:
-    """A forward pass's result as plain data: the output as an array, or a Bad."""
-    import torch
-
-    if isinstance(y, Bad):
-        return y
-    if not torch.is_tensor(y):
-        return Bad("missing", f"forward returned {_describe_value(y)}, not a tensor")
-    return to_numpy(y)
+    """A forward pass's result as plain data: the output as an array (float64), or a Bad."""
+    shape = shape_of(y)
+    return shape if isinstance(shape, Bad) else to_numpy(y, float64=True)
 
 
 def _train_step(ns, module, x, rec: dict, key: str) -> None:
@@ -137,7 +86,7 @@ def _train_step(ns, module, x, rec: dict, key: str) -> None:
         rec[key] = y
         return
     if not torch.is_tensor(y):
-        rec[key] = Bad("missing", f"forward returned {_describe_value(y)}, not a tensor")
+        rec[key] = Bad("missing", f"forward returned {describe_value(y)}, not a tensor")
         return
     rec[key] = [int(s) for s in y.shape]
     rec[key + "_finite"] = bool(torch.isfinite(y).all()) if y.is_floating_point() else False
@@ -147,28 +96,7 @@ def _train_step(ns, module, x, rec: dict, key: str) -> None:
         rec["backward"] = back if isinstance(back, Bad) else "ok"
     else:
         rec["backward"] = Bad("missing", "the output does not require grad (no autograd graph)")
-    rec["unused"] = _unused(module)
-
-
-def _randomize(module, rng: np.random.Generator) -> None:
-    """Random conv weights and BatchNorm parameters and statistics (eval mode then means something)."""
-    import torch
-
-    convs, bns, linears, _ = _layers(module)
-    with torch.no_grad():
-        for c in convs:
-            fan_in = max(1, c.weight[0].numel())
-            c.weight.copy_(torch.from_numpy(rng.normal(0.0, 1.0 / np.sqrt(fan_in), tuple(c.weight.shape))))
-            if c.bias is not None:
-                c.bias.copy_(torch.from_numpy(rng.normal(0.0, 0.1, tuple(c.bias.shape))))
-        for b in bns:
-            n = b.num_features
-            if b.weight is not None:
-                b.weight.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, n)))
-                b.bias.copy_(torch.from_numpy(rng.normal(0.0, 0.3, n)))
-            if b.running_mean is not None:
-                b.running_mean.copy_(torch.from_numpy(rng.normal(0.0, 0.3, n)))
-                b.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, n)))
+    rec["unused"] = unused(module)
 
 
 def probe_block(ns, name: str, args: tuple, xshape: tuple, seed: int, key: int, case: int) -> dict:
@@ -181,22 +109,22 @@ def probe_block(ns, name: str, args: tuple, xshape: tuple, seed: int, key: int, 
     if isinstance(blk, Bad):
         return {"error": blk}
     if not isinstance(blk, nn.Module):
-        return {"error": Bad("missing", f"returned {_describe_value(blk)}, not an nn.Module")}
+        return {"error": Bad("missing", f"returned {describe_value(blk)}, not an nn.Module")}
     rec: dict[str, Any] = {}
-    convs, bns, linears, other = _layers(blk)
+    convs, bns, linears, other = layers(blk)
     rec["params"] = int(sum(p.numel() for p in blk.parameters()))
     rec["other"] = (other + [f"Linear({m.in_features}, {m.out_features})" for m in linears])[:MAX_LAYERS]
     x = torch.from_numpy(block_input(seed, key, case, xshape))
     _train_step(ns, blk, x, rec, "train_shape")
 
     # Eval mode with random weights and statistics: the judge recomputes this output.
-    _randomize(blk, _rng(seed, key, case, 1))
+    randomize(blk, seeded(seed, key, case, 1))
     blk.eval()
     with torch.no_grad():
         y = ns.guard(blk, x.clone())
     rec["eval_out"] = _output(y)
-    rec["convs"] = [_conv_info(c, True) for c in convs[:MAX_LAYERS]]
-    rec["bns"] = [_bn_info(b) for b in bns[:MAX_LAYERS]]
+    rec["convs"] = [conv_info(c, True) for c in convs[:MAX_LAYERS]]
+    rec["bns"] = [bn_info(b) for b in bns[:MAX_LAYERS]]
 
     # Grouped / kxk convs run alone on a fixed input (the ResNeXt judge splits them into paths).
     alone = []
@@ -210,19 +138,8 @@ def probe_block(ns, name: str, args: tuple, xshape: tuple, seed: int, key: int, 
     rec["alone"] = alone
 
     # Every kxk conv zeroed, BatchNorm an identity: the judge checks the output is ReLU(shortcut(x)).
+    branches_off(convs, bns)
     with torch.no_grad():
-        for c in convs:
-            if tuple(c.kernel_size) != (1, 1):
-                c.weight.zero_()
-                if c.bias is not None:
-                    c.bias.zero_()
-        for b in bns:
-            if b.weight is not None:
-                b.weight.fill_(1.0)
-                b.bias.zero_()
-            if b.running_mean is not None:
-                b.running_mean.zero_()
-                b.running_var.fill_(1.0 - b.eps)
         y0 = ns.guard(blk, x.clone())
     rec["zeroed_out"] = _output(y0)
     return rec
@@ -238,11 +155,11 @@ def probe_net(ns, name: str, kwargs: dict, sizes: list, seed: int, key: int, cas
     if isinstance(net, Bad):
         return {"error": net}
     if not isinstance(net, nn.Module):
-        return {"error": Bad("missing", f"returned {_describe_value(net)}, not an nn.Module")}
-    convs, bns, linears, other = _layers(net)
+        return {"error": Bad("missing", f"returned {describe_value(net)}, not an nn.Module")}
+    convs, bns, linears, other = layers(net)
     rec: dict[str, Any] = {
         "params": int(sum(p.numel() for p in net.parameters())),
-        "convs": [_conv_info(c, False) for c in convs[:4 * MAX_LAYERS]],
+        "convs": [conv_info(c, False) for c in convs[:4 * MAX_LAYERS]],
         "bns": [[int(b.num_features), b.weight is not None] for b in bns[:4 * MAX_LAYERS]],
         "linears": [[int(m.in_features), int(m.out_features), m.bias is not None] for m in linears[:MAX_LAYERS]],
         "other": other[:MAX_LAYERS],
@@ -261,7 +178,7 @@ def probe_net(ns, name: str, kwargs: dict, sizes: list, seed: int, key: int, cas
             with torch.no_grad():
                 y = ns.guard(net, x)
             rec[f"shape{j}"] = y if isinstance(y, Bad) else ([int(s) for s in y.shape] if torch.is_tensor(y) else
-                                                            Bad("missing", f"forward returned {_describe_value(y)}, not a tensor"))
+                                                            Bad("missing", f"forward returned {describe_value(y)}, not a tensor"))
         rec[f"maps{j}"] = [list(s) for s in seen[:4 * MAX_LAYERS]]
     return rec
 

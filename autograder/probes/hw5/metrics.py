@@ -11,13 +11,16 @@ import types
 
 import numpy as np
 
-from autograder.probes.runtime import Bad, error_text
+from autograder.probes.runtime import Bad
+
+from autograder.probes.kit.convert import as_numbers
+from autograder.probes.kit.seeds import rng as seeded
 
 KEY = 54
 
 
 def binary_cases(seed: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    rng = np.random.default_rng([int(seed), KEY, 0])
+    rng = seeded(seed, KEY, 0)
     cases = []
     y = rng.integers(0, 2, 30)
     y[:2] = [0, 1]
@@ -39,7 +42,7 @@ def binary_cases(seed: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
 
 
 def multi_cases(seed: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    rng = np.random.default_rng([int(seed), KEY, 1])
+    rng = seeded(seed, KEY, 1)
     cases = []
     y = np.concatenate([np.arange(8), rng.integers(0, 8, 72)])
     z = rng.normal(0, 1, (80, 8))
@@ -53,7 +56,7 @@ def multi_cases(seed: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
 
 
 def confusion_cases(seed: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    rng = np.random.default_rng([int(seed), KEY, 2])
+    rng = seeded(seed, KEY, 2)
     cases = []
     y = rng.integers(0, 8, 60)
     y[y == 7] = 0                       # class 7 never occurs
@@ -71,19 +74,6 @@ def confusion_cases(seed: int) -> list[tuple[np.ndarray, np.ndarray, str]]:
     s[:, 4] -= 10                       # the last class neither occurs nor is predicted
     cases.append((y, s, "20 samples, 5 classes, class 4 neither true nor predicted"))
     return cases
-
-
-def as_array(v):
-    """A returned value as a NumPy array (float64, or int64 for integers), or a Bad."""
-    try:
-        if hasattr(v, "detach"):
-            v = v.detach().cpu().numpy()
-        a = np.asarray(v)
-    except Exception as e:  # noqa: BLE001
-        return Bad("missing", f"returned something that is not an array ({error_text(e)[:100]})")
-    if a.dtype.kind not in "biuf":
-        return Bad("missing", f"returned an array of dtype {a.dtype}, not numbers")
-    return a.astype(np.float64) if a.dtype.kind in "bf" else a.astype(np.int64)
 
 
 LIBRARIES = ("sklearn", "torchmetrics")
@@ -109,15 +99,15 @@ def probe(ns, seed):
         if isinstance(r, Bad):
             out["roc"].append(r)
         elif isinstance(r, (tuple, list)) and len(r) == 3:
-            out["roc"].append([as_array(v) for v in r])
+            out["roc"].append([as_numbers(v) for v in r])
         else:
             out["roc"].append(Bad("missing", f"returned a {type(r).__name__}; return (fpr, tpr, thresholds)"))
         a = ns.call("roc_auc", y.copy(), s.copy())
-        out["auc"].append(a if isinstance(a, Bad) else as_array(a))
+        out["auc"].append(a if isinstance(a, Bad) else as_numbers(a))
     for y, s, _ in multi_cases(seed):
         a = ns.call("one_vs_rest_auc", y.copy(), s.copy())
-        out["ovr"].append(a if isinstance(a, Bad) else as_array(a))
+        out["ovr"].append(a if isinstance(a, Bad) else as_numbers(a))
     for y, s, _ in confusion_cases(seed):
         c = ns.call("confusion_from_scores", y.copy(), s.copy())
-        out["cm"].append(c if isinstance(c, Bad) else as_array(c))
+        out["cm"].append(c if isinstance(c, Bad) else as_numbers(c))
     return out

@@ -7,8 +7,8 @@ parameters, gradients, output shapes, the output with the grader's weights). No
 expected architecture, parameter count or reference output lives here: the judge in
 ``autograder/hw5/transfer.py`` holds them and compares.
 
-``transform_draws`` is HW5's own probe-side copy of HW2's helper of the same name (a
-probe never imports a judge module, and HW2's probe package is another homework's).
+The transform draws and the records of returned values come from the probes' toolkit
+(:mod:`autograder.probes.kit`), shared with HW2's digit augmentation.
 """
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ import gc
 
 import numpy as np
 
-from autograder.probes.runtime import Bad, error_text
+from autograder.probes.runtime import Bad
 
-MAX_RECORD_FLOATS = 10**6
+from autograder.probes.kit.convert import safe_record, tensor_record
+from autograder.probes.kit.seeds import rng as seeded
+from autograder.probes.kit.transforms import transform_draws
 
 # --------------------------------------------------------------------------
 # hw5.augmentation
@@ -33,7 +35,7 @@ def aug_images(seed: int) -> list[np.ndarray]:
     """The faces the transforms are tried on: 4 drawn faces of 64x64, then 2 real lfw faces of 48x48."""
     from data_scripts.faces import draw_face, lfw_faces
 
-    rng = np.random.default_rng([int(seed), 51])
+    rng = seeded(seed, 51)
     drawn = [draw_face(int(rng.integers(0, 8)), rng, 64) for _ in range(AUG_N_DRAWN)]
     real = lfw_faces(48)
     pick = rng.choice(len(real), AUG_N_REAL, replace=False)
@@ -44,7 +46,7 @@ def expand_inputs(seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Small faces (7 of 40 x 40) and their labels, given to augment_dataset."""
     from data_scripts.faces import draw_face
 
-    rng = np.random.default_rng([int(seed), 52])
+    rng = seeded(seed, 52)
     labels = rng.integers(0, 8, 7).astype(np.int64)
     images = np.stack([draw_face(int(c), rng, 40) for c in labels])
     return images, labels
@@ -57,54 +59,6 @@ def grader_transform(img):
     return torch.from_numpy((255 - np.asarray(img)).transpose(2, 0, 1).astype(np.float32) / 255.0)
 
 
-def tensor_record(v) -> dict:
-    """A transform's output as plain data: type, tensor or not, dtype, shape, values (float32)."""
-    import torch
-
-    rec = {"type": type(v).__name__, "tensor": bool(torch.is_tensor(v))}
-    a = v.detach().cpu() if torch.is_tensor(v) else v
-    rec["dtype"] = str(getattr(v, "dtype", "")).replace("torch.", "")
-    try:
-        a = np.asarray(a)
-        rec["shape"] = [int(s) for s in a.shape]
-        if a.dtype.kind in "biuf" and a.size <= MAX_RECORD_FLOATS:
-            rec["array"] = a.astype(np.float32)
-    except Exception:  # noqa: BLE001
-        pass
-    return rec
-
-
-def _safe_record(record, r):
-    try:
-        return record(r)
-    except Exception as e:  # noqa: BLE001  a hostile object whose attributes raise
-        return Bad("missing", f"returned a value that could not be read ({error_text(e)[:120]})")
-
-
-def transform_draws(ns, builder: str, images, train_draws: int, record) -> dict:
-    """``builder(train)`` for train False and True, each transform applied to copies of
-    ``images`` (``train_draws`` times in training mode, to see the randomness; twice in
-    eval mode, to see it is fixed), each output turned into plain data by ``record``."""
-    out = {}
-    for train in (False, True):
-        t = ns.call(builder, train)
-        if isinstance(t, Bad):
-            out[train] = t
-            continue
-        if not callable(t):
-            out[train] = Bad("missing", f"returned a {type(t).__name__}, not a callable transform")
-            continue
-        recs = []
-        for img in images:
-            draws = []
-            for _ in range(train_draws if train else 2):
-                r = ns.guard(t, img.copy())
-                draws.append(r if isinstance(r, Bad) else _safe_record(record, r))
-            recs.append(draws)
-        out[train] = recs
-    return out
-
-
 def probe_augmentation(ns, seed):
     out = transform_draws(ns, "make_face_transforms", aug_images(seed), AUG_DRAWS, tensor_record)
     x, y = expand_inputs(seed)
@@ -112,7 +66,7 @@ def probe_augmentation(ns, seed):
     if isinstance(r, Bad):
         out["expand"] = r
     elif isinstance(r, (tuple, list)) and len(r) == 2:
-        out["expand"] = [_safe_record(tensor_record, r[0]), _safe_record(tensor_record, r[1])]
+        out["expand"] = [safe_record(tensor_record, r[0]), safe_record(tensor_record, r[1])]
     else:
         out["expand"] = Bad("missing", f"returned a {type(r).__name__}; return the pair (x, y)")
     return out
@@ -230,7 +184,7 @@ LIGHT_KEY = 53
 
 def layer_weights(seed: int, case: int, i: int, wshape: tuple, bshape: tuple | None):
     """The weights the grader puts into layer ``i`` (convs, then Linear layers)."""
-    rng = np.random.default_rng([int(seed), LIGHT_KEY, case, i])
+    rng = seeded(seed, LIGHT_KEY, case, i)
     fan_in = int(np.prod(wshape[1:]))
     w = rng.normal(0.0, np.sqrt(2.0 / fan_in), wshape).astype(np.float32)
     b = None if bshape is None else rng.normal(0.0, 0.05, bshape).astype(np.float32)
@@ -238,7 +192,7 @@ def layer_weights(seed: int, case: int, i: int, wshape: tuple, bshape: tuple | N
 
 
 def light_input(seed: int, case: int) -> np.ndarray:
-    return np.random.default_rng([int(seed), LIGHT_KEY, case, 99]).uniform(0.0, 1.0, (2, 3, 128, 128)).astype(np.float32)
+    return seeded(seed, LIGHT_KEY, case, 99).uniform(0.0, 1.0, (2, 3, 128, 128)).astype(np.float32)
 
 
 def probe_light(ns, seed):

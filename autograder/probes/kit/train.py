@@ -111,10 +111,9 @@ def in_chunks(forward: Callable, x, size: int, what: str = "the model") -> list:
     return outs
 
 
-def build_module(ns, fn: str, *args, seed: int | None = None, call: str = "", **kwargs) -> Any:
+def build_module(ns, fn: str, *args, seed: int | None = None, hint: str = "", **kwargs) -> Any:
     """The student's ``fn(*args, **kwargs)`` built in the child (torch seeded with ``seed``
-    first), moved to the CPU: the module, or a Bad saying why not. ``call`` names the call
-    in the reason (default ``fn(...)``)."""
+    first), moved to the CPU: the module, or a Bad saying why not (``hint`` added to it)."""
     import torch
 
     if seed is not None:
@@ -124,7 +123,7 @@ def build_module(ns, fn: str, *args, seed: int | None = None, call: str = "", **
         return m
     if not isinstance(m, torch.nn.Module):
         what = "the class itself" if isinstance(m, type) else describe_value(m)
-        return Bad("missing", f"{call or fn + '(...)'} gave {what}, not an nn.Module instance")
+        return Bad("missing", f"returned {what}, not an nn.Module instance{hint}")
     moved = ns.guard(m.cpu)  # the grader runs on the CPU, whatever device the notebook used
     return moved if isinstance(moved, Bad) else m
 

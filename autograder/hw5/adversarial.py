@@ -45,7 +45,7 @@ from ..probes.hw5.adversarial import (CURVE_EPS, CURVE_N, FGSM_CASES, FGSM_EPS, 
                                       model_predictions, start_image, vis_class)
 from .cam import (GRAD_STATE_WEIGHT, K_CLASSES, check_no_grad, check_state, input_untouched,  # noqa: F401
                   input_values_untouched, object_images, toy_net)
-from .common import attempt, one_thread, part
+from ..judging import attempt, one_thread, part
 
 # --------------------------------------------------------------------------
 # hw5.class_visualization

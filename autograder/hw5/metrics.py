@@ -39,7 +39,7 @@ import numpy as np
 from ..core import Bad, Fail, Item, unwrap
 from ..probes.hw5 import metrics as probe_side
 from ..probes.hw5.metrics import binary_cases, confusion_cases, multi_cases
-from .common import part, unexpected
+from ..judging import part, unexpected
 
 
 def _get(lst, i):

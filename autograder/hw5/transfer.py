@@ -48,7 +48,7 @@ Split: the probe half (the faces, the grader's transform, the model builders' ca
 what is recorded about the models) is ``autograder/probes/hw5/transfer.py``; this module
 holds the judges (the expected architectures, parameter counts and the reference light
 VGG) and imports the input builders from there. ``best_match`` (the face-matching
-measure) comes from HW2's judge module, as before.
+measure) and the channel normalization come from the judges' toolkit (:mod:`autograder.judging`).
 """
 from __future__ import annotations
 
@@ -57,11 +57,10 @@ import functools
 import numpy as np
 
 from ..core import Bad, Fail, Item, unwrap
-from ..hw2.digits import best_match
+from ..judging import best_match, channel_normalization, fail_all, normalize_reason, part, undo_normalization
 from ..probes.hw5 import transfer as probe_side
 from ..probes.hw5.transfer import (AUG_COPIES, AUG_DRAWS, AUG_N_DRAWN, LIGHT_KWARGS, TRANSFER_INPUTS, TRANSFER_KWARGS,
                                    aug_images, expand_inputs, layer_weights, leaf_layers, light_input)
-from .common import channel_normalization, fail_all, normalize_reason, part, undo_normalization
 
 # --------------------------------------------------------------------------
 # hw5.augmentation

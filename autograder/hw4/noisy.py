@@ -54,7 +54,6 @@ from 0.25 up. Plain unweighted BCE stays far below on every seed.
 from __future__ import annotations
 
 import functools
-import time
 
 import numpy as np
 
@@ -62,6 +61,7 @@ from ..core import Bad, Fail, Item, held_out_seed
 from ..probes.hw4.noisy import (CAP_S, FLAG_CASES, FLAG_FRACTION, SIZE, STEPS, WIDTHS, agreement_cases, flag_inputs,
                                 probe_caries, probe_noisy)
 from ..probes.hw4.resunet import build_resunet
+from ..probes.kit.train import budgeted_training, in_chunks
 from .common import short
 
 THRESHOLD = 0.40
@@ -254,9 +254,9 @@ def reference_loss(logits, targets):
 
 def reference_probs(train: dict, seed: int) -> tuple[np.ndarray, dict]:
     """Train the grader's reference ResUNet on every mask of ``train`` (corrupted ones
-    included) and return its lesion probabilities, as uint8 (N, H, W) in units of 1/255,
-    with the CPU seconds and steps. One thread and private RNG state: the same bytes in
-    every process, and the caller's RNGs untouched."""
+    included) with the toolkit's loop and return its lesion probabilities, as uint8 (N, H, W)
+    in units of 1/255, with the CPU seconds and steps. One thread and private RNG state: the
+    same bytes in every process, and the caller's RNGs untouched."""
     import torch
 
     threads = torch.get_num_threads()
@@ -267,29 +267,13 @@ def reference_probs(train: dict, seed: int) -> tuple[np.ndarray, dict]:
             model = build_resunet(reference_encoder_class()(1, WIDTHS), WIDTHS)
             x = torch.from_numpy(train["images"])[:, None]
             y = torch.from_numpy(train["masks"]).float()[:, None]
-            gen = torch.Generator().manual_seed(seed)
-            opt = torch.optim.Adam(model.parameters(), lr=FLAG_LR)
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=FLAG_LR, total_steps=FLAG_STEPS, pct_start=0.2)
-            order = torch.empty(0, dtype=torch.int64)
-            start = time.process_time()
-            model.train()
-            for _ in range(FLAG_STEPS):
-                if len(order) < FLAG_BATCH:
-                    order = torch.cat([order, torch.randperm(len(x), generator=gen)])
-                idx, order = order[:FLAG_BATCH], order[FLAG_BATCH:]
-                loss = reference_loss(model(x[idx]), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-            seconds = time.process_time() - start
-            model.eval()
-            with torch.no_grad():
-                p = torch.cat([torch.sigmoid(model(x[i:i + 40])) for i in range(0, len(x), 40)])[:, 0]
+            res = budgeted_training(model, lambda idx, gen: reference_loss(model(x[idx]), y[idx]), len(x),
+                                    steps=FLAG_STEPS, batch=FLAG_BATCH, lr=FLAG_LR, seed=seed, one_cycle=0.2)
+            p = torch.cat([torch.sigmoid(z) for z in in_chunks(model, x, 40)])[:, 0]
     finally:
         torch.set_num_threads(threads)
     q = np.rint(p.double().numpy() * 255.0).astype(np.uint8)
-    return q, {"steps": FLAG_STEPS, "seconds": round(seconds, 2)}
+    return q, {"steps": res["steps"], "seconds": res["seconds"]}
 
 
 @functools.lru_cache(maxsize=4)

@@ -19,7 +19,7 @@ import pytest
 from autograder.core import find_item, get_assignment
 from autograder.hw4 import denoise, noisy, unet
 from autograder.probes.hw4 import PROBES
-from autograder.probes.hw4.common import given_array
+from autograder.probes.kit.train import given_array
 from tests.kit import ROOT, SEEDS
 
 GIVEN_KEYS = {"hw4.colorization": ["L"], "hw4.denoising_ae": ["noisy"], "hw4.caries_segmentation": ["images"],

@@ -1,7 +1,8 @@
 """HW4 probes (dense prediction): item id -> probe function ``probe(ns, seed)``.
 
-The judges are in ``autograder/hw4/``; nothing here may import them. The residual
-encoder probe uses probe-side copies of HW2's ResNet probe helpers (``_resnet.py``).
+The judges are in ``autograder/hw4/``; nothing here may import them. The shared helpers
+(training loop, converters, seeded inputs, module inspection) come from the probes'
+toolkit, :mod:`autograder.probes.kit`.
 """
 from __future__ import annotations
 

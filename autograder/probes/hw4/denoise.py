@@ -13,13 +13,14 @@ hw4.dilated_rf: calls ``dilated_receptive_field`` and ``dilated_output_size`` on
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
-from ..runtime import Bad
-from .common import given_array
+from autograder.probes.kit.convert import scalar, tensor_result
+from autograder.probes.kit.seeds import rng as seeded
+from autograder.probes.kit.train import budgeted_training, given_array
+from autograder.probes.runtime import Bad
 
 # --------------------------------------------------------------------------
 # hw4.denoising_ae
@@ -34,7 +35,7 @@ AE_SHAPES = [((1, 16), (2, 1, 32, 32)), ((1, 16), (1, 1, 16, 24)), ((3, 8), (2, 
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
-    return np.random.default_rng([seed, 61, *key])
+    return seeded(seed, 61, *key)
 
 
 def psnr_inputs(seed: int, case: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -54,28 +55,6 @@ def batch_inputs(seed: int, case: int) -> tuple[np.ndarray, float]:
     return x, 0.3
 
 
-def _float(v) -> Any:
-    import torch
-
-    if isinstance(v, Bad):
-        return v
-    if torch.is_tensor(v) and v.numel() == 1:
-        return float(v.detach())
-    if isinstance(v, (float, int, np.floating, np.integer)) and not isinstance(v, bool):
-        return float(v)
-    return Bad("missing", f"returned a {type(v).__name__}, not a number")
-
-
-def _tensor_array(v) -> Any:
-    import torch
-
-    if isinstance(v, Bad):
-        return v
-    if not torch.is_tensor(v):
-        return Bad("missing", f"returned a {type(v).__name__}, not a torch tensor")
-    return v.detach().cpu().numpy().astype(np.float32) if v.numel() <= 10 ** 6 else Bad("missing", "a huge tensor")
-
-
 def probe_batches(ns, seed: int) -> dict:
     import torch
 
@@ -89,57 +68,39 @@ def probe_batches(ns, seed: int) -> dict:
             rec["result"] = r if isinstance(r, Bad) else Bad("missing", f"returned a {type(r).__name__}, not a pair "
                                                                      "(inputs, targets)")
         else:
-            rec["result"] = [_tensor_array(r[0]), _tensor_array(r[1])]
+            rec["result"] = [tensor_result(r[0]), tensor_result(r[1])]
             again = ns.call("make_denoising_batch", clean, sigma, torch.Generator().manual_seed(seed + case))
             other = ns.call("make_denoising_batch", clean, sigma, torch.Generator().manual_seed(seed + case + 100))
-            rec["again"] = _tensor_array(again[0]) if isinstance(again, (tuple, list)) and len(again) == 2 else again
-            rec["other"] = _tensor_array(other[0]) if isinstance(other, (tuple, list)) and len(other) == 2 else other
+            rec["again"] = tensor_result(again[0]) if isinstance(again, (tuple, list)) and len(again) == 2 else again
+            rec["other"] = tensor_result(other[0]) if isinstance(other, (tuple, list)) and len(other) == 2 else other
         out[str(case)] = rec
     return out
 
 
 def train_denoiser(ns, model, noisy: np.ndarray, seed: int) -> dict:
-    """The grader's loop (child side): the student's pairs, MSE, Adam; then the model's
-    outputs for the held-out noisy patches."""
+    """The grader's loop (child side): the toolkit's budgeted loop on the student's pairs, MSE,
+    Adam (no schedule), batches drawn with replacement; then the model's outputs for the
+    held-out noisy patches."""
     import torch
     import torch.nn.functional as F
 
     from data_scripts.colorize import grey_patches
 
     X = torch.from_numpy(grey_patches(TRAIN_N, PATCH, "train", seed)[:, None])
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
     make = ns.get("make_denoising_batch")
-    params = [p for p in model.parameters() if p.requires_grad]
-    status, done = "finished", 0
-    start = time.process_time()
-    if params:
-        opt = torch.optim.Adam(params, lr=LR)
-        model.train()
-        for _ in range(STEPS):
-            idx = torch.randint(0, len(X), (BATCH,), generator=gen)
-            inputs, targets = make(X[idx].clone(), SIGMA, gen)
-            loss = F.mse_loss(model(inputs), targets)
-            if not torch.isfinite(loss):
-                status = "diverged"
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            done += 1
-            if time.process_time() - start > CAP_S:
-                status = "capped"
-                break
-    else:
-        status = "no parameters"
-    seconds = time.process_time() - start
-    model.eval()
+
+    def loss_of(idx, gen):
+        inputs, targets = make(X[idx].clone(), SIGMA, gen)
+        return F.mse_loss(model(inputs), targets)
+
+    res = budgeted_training(model, loss_of, len(X), steps=STEPS, batch=BATCH, lr=LR, seed=seed, cap_s=CAP_S,
+                            sampling="random")
     with torch.no_grad():
         pred = model(torch.from_numpy(noisy))
     if not torch.is_tensor(pred):
         raise ValueError(f"the model returned a {type(pred).__name__}, not a tensor")
-    return {"status": status, "steps": done, "seconds": round(seconds, 2),
-            "pred": _tensor_array(pred) if pred.numel() <= 10 ** 6 else Bad("missing", "a huge tensor")}
+    res["pred"] = tensor_result(pred)
+    return res
 
 
 def probe_denoising(ns, seed):
@@ -149,9 +110,9 @@ def probe_denoising(ns, seed):
     out: dict[str, Any] = {"psnr": [], "batches": probe_batches(ns, seed), "shapes": []}
     for case in range(len(PSNR_CASES)):
         a, b, peak = psnr_inputs(seed, case)
-        out["psnr"].append(_float(ns.call("psnr", torch.from_numpy(b), torch.from_numpy(a), peak)))
+        out["psnr"].append(scalar(ns.call("psnr", torch.from_numpy(b), torch.from_numpy(a), peak)))
     a, _, _ = psnr_inputs(seed, 0)
-    out["psnr_equal"] = _float(ns.call("psnr", torch.from_numpy(a), torch.from_numpy(a.copy())))
+    out["psnr_equal"] = scalar(ns.call("psnr", torch.from_numpy(a), torch.from_numpy(a.copy())))
     for (c, base), shape in AE_SHAPES:
         torch.manual_seed(seed)
         m = ns.call("DenoisingAE", c, base)

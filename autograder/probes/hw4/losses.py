@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime import Bad
+from autograder.probes.kit.convert import scalar
+from autograder.probes.kit.seeds import rng as seeded
+from autograder.probes.runtime import Bad
+
+ONE_NUMBER = "return one number (the mean over the batch)"
 
 # hand-made dice cases: (name, pred, true, smooth); pred/true lists of images
 _A = [[0, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 0]]
@@ -20,7 +24,7 @@ _C = [[1, 1, 1, 1, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]
 
 
 def dice_cases(seed: int):
-    rng = np.random.default_rng([seed, 41])
+    rng = seeded(seed, 41)
     cases = [
         ("two hand-made 4x5 masks, smooth=100", np.array([_A]), np.array([_B]), 100.0, "NHW"),
         ("a batch of 3 hand-made masks, smooth=1", np.array([_A, _B, _C]), np.array([_B, _B, _A]), 1.0, "NHW"),
@@ -38,7 +42,7 @@ def dice_cases(seed: int):
 
 
 def soft_cases(seed: int):
-    rng = np.random.default_rng([seed, 42])
+    rng = seeded(seed, 42)
     out = []
     for n, h, w, smooth, shape in [(3, 6, 5, 1.0, "N1HW"), (2, 8, 8, 50.0, "N1HW"), (1, 7, 9, 1.0, "NHW"), (5, 4, 6, 3.0, "N1HW")]:
         dims = (n, 1, h, w) if shape == "N1HW" else (n, h, w)
@@ -50,7 +54,7 @@ def soft_cases(seed: int):
 
 
 def bce_cases(seed: int):
-    rng = np.random.default_rng([seed, 43])
+    rng = seeded(seed, 43)
     out = []
     for n, h, w, pw, scale in [(2, 5, 6, 5.0, 3.0), (3, 1, 8, 1.0, 2.0), (1, 6, 6, 30.0, 4.0), (4, 4, 4, 0.25, 3.0)]:
         dims = (n, 1, h, w)
@@ -67,22 +71,6 @@ def _shape(a: np.ndarray, kind: str) -> np.ndarray:
 
 # --------------------------------------------------------------------------
 # The probes
-
-
-def _number(v):
-    import torch
-
-    if isinstance(v, Bad):
-        return v
-    if torch.is_tensor(v):
-        if v.numel() != 1:
-            return Bad("type", f"a tensor of shape {tuple(v.shape)}; return one number (the mean over the batch)")
-        return float(v.detach().double().reshape(()).item())
-    if isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool):
-        return float(v)
-    if isinstance(v, np.ndarray) and v.size == 1:
-        return float(v.reshape(()))
-    return Bad("type", f"a {type(v).__name__}, not a number")
 
 
 def _loss_record(ns, fn: str, z, t, arg, up) -> dict:
@@ -118,7 +106,7 @@ def probe_dice(ns, seed):
     for _, p, t, smooth, kind in dice_cases(seed):
         pt = torch.tensor(_shape(p, kind), dtype=torch.float32)
         tt = torch.tensor(_shape(t, kind), dtype=torch.float32)
-        out["coef"].append(_number(ns.call("dice_coefficient", pt, tt, smooth)))
+        out["coef"].append(scalar(ns.call("dice_coefficient", pt, tt, smooth), ONE_NUMBER))
     for _, z, t, smooth, up in soft_cases(seed):
         out["soft"].append(_loss_record(ns, "soft_dice_loss", z, t, smooth, up))
     return out

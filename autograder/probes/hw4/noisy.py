@@ -17,12 +17,13 @@ their true masks.
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from ..runtime import Bad
-from .common import given_array
+from autograder.probes.kit.convert import vector
+from autograder.probes.kit.seeds import rng as seeded
+from autograder.probes.kit.train import budgeted_training, given_array, in_chunks
+from autograder.probes.runtime import Bad
+
 from .resunet import build_resunet
 
 SIZE = 48
@@ -62,44 +63,20 @@ def _loss_record(ns):
 
 
 def train_caries(ns, model, train: dict, images: np.ndarray, seed: int) -> dict:
-    """The grader's loop: Adam (one-cycle), batches of 8, the student's loss, a CPU-time cap;
-    then the predicted masks (logit > 0) of ``images``, bit-packed along the rows."""
+    """The grader's loop: the toolkit's budgeted loop, Adam (one-cycle), batches of 8 by passes
+    over seeded permutations, the student's loss, a CPU-time cap; then the predicted masks
+    (logit > 0) of ``images``, bit-packed along the rows."""
     import torch
 
     keep = ~train["noisy"]
     x = torch.from_numpy(train["images"][keep])[:, None]
     y = torch.from_numpy(train["masks"][keep]).float()[:, None]
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=LR)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=STEPS, pct_start=0.2)
     loss_fn = ns.get("segmentation_loss")
-    order = torch.empty(0, dtype=torch.int64)
-    status, done = "finished", 0
-    start = time.process_time()
-    model.train()
-    for _ in range(STEPS):
-        if len(order) < BATCH:
-            order = torch.cat([order, torch.randperm(len(x), generator=gen)])
-        idx, order = order[:BATCH], order[BATCH:]
-        loss = loss_fn(model(x[idx]), y[idx])
-        if not torch.is_tensor(loss) or loss.numel() != 1 or not bool(torch.isfinite(loss)):
-            status = "diverged"
-            break
-        opt.zero_grad(set_to_none=True)
-        loss.reshape(()).backward()
-        opt.step()
-        sched.step()
-        done += 1
-        if time.process_time() - start > CAP_S:
-            status = "capped"
-            break
-    seconds = time.process_time() - start
-    model.eval()
-    with torch.no_grad():
-        z = torch.cat([model(torch.from_numpy(images[i:i + 40])[:, None]) for i in range(0, len(images), 40)])
-    pred = np.packbits((z[:, 0] > 0).numpy().astype(np.uint8), axis=-1)
-    return {"status": status, "steps": done, "seconds": round(seconds, 2), "pred": pred}
+    res = budgeted_training(model, lambda idx, gen: loss_fn(model(x[idx]), y[idx]), len(x), steps=STEPS,
+                            batch=BATCH, lr=LR, seed=seed, cap_s=CAP_S, one_cycle=0.2)
+    z = torch.cat(in_chunks(lambda c: model(torch.from_numpy(c)[:, None]), images, 40))
+    res["pred"] = np.packbits((z[:, 0] > 0).numpy().astype(np.uint8), axis=-1)
+    return res
 
 
 def probe_caries(ns, seed):
@@ -142,7 +119,7 @@ FLAG_CASES = [(12, 0.25), (10, 0.1), (8, 0.5), (9, 0.3)]   # (N, fraction) on ra
 
 def agreement_cases(seed: int) -> list:
     """(description, probs, masks, smooth, layout) -- float64 arrays holding float32 values."""
-    rng = np.random.default_rng([int(seed), 45])
+    rng = seeded(seed, 45)
     f32 = lambda a: np.asarray(a, dtype=np.float32).astype(np.float64)  # noqa: E731
     cases = [
         ("hand-made 4x5 probabilities and mask, smooth=100", f32([[_P1]]), f32([[_H1]]), 100.0, "N1HW"),
@@ -161,42 +138,18 @@ def agreement_cases(seed: int) -> list:
 
 def flag_inputs(seed: int, case: int) -> tuple[np.ndarray, np.ndarray, float]:
     n, fraction = FLAG_CASES[case]
-    rng = np.random.default_rng([int(seed), 46, case])
+    rng = seeded(seed, 46, case)
     masks = (rng.uniform(size=(n, 1, 10, 10)) < 0.15).astype(np.float64)
     quality = rng.permutation(np.linspace(0.05, 0.95, n))[:, None, None, None]  # distinct per image
     probs = np.where(masks > 0, quality, (1 - quality) * 0.3) * rng.uniform(0.8, 1.0, masks.shape)
     return probs.astype(np.float32).astype(np.float64), masks, fraction
 
 
-def _vector(v, n: int, dtype=np.float64):
-    """A student's (N,) result as a NumPy array, or a Bad saying what is wrong."""
-    import torch
-
-    if isinstance(v, Bad):
-        return v
-    if torch.is_tensor(v):
-        v = v.detach().cpu().numpy()
-    if isinstance(v, (list, tuple)):
-        try:
-            v = np.asarray(v)
-        except Exception:
-            return Bad("type", f"a {type(v).__name__} that is not a vector")
-    if not isinstance(v, np.ndarray):
-        return Bad("type", f"a {type(v).__name__}; return a tensor or array of shape ({n},)")
-    if v.shape != (n,):
-        return Bad("missing", f"returned shape {v.shape}, expected ({n},): one value per image"
-                   + (" (a single number: it is pooled over the batch)" if v.size == 1 and n > 1 else ""))
-    try:
-        return v.astype(dtype)
-    except Exception:
-        return Bad("type", f"an array of {v.dtype}")
-
-
 def _flags(v, n: int):
     import torch
 
     if isinstance(v, Bad) or getattr(v, "dtype", None) in (torch.bool, np.bool_):
-        return _vector(v, n, dtype=bool)
+        return vector(v, n, dtype=bool)
     return Bad("missing", f"returned {getattr(v, 'dtype', type(v).__name__)}, expected booleans (True = flagged)")
 
 
@@ -213,7 +166,7 @@ def probe_noisy(ns, seed):
     out: dict = {"agree": [], "flags": []}
     for _, probs, masks, smooth, layout in agreement_cases(seed):
         v = ns.call("mask_agreement", _tensor(probs, layout), _tensor(masks, layout), smooth)
-        out["agree"].append(_vector(v, len(probs)))
+        out["agree"].append(vector(v, len(probs)))
     for case in range(len(FLAG_CASES)):
         probs, masks, fraction = flag_inputs(seed, case)
         out["flags"].append(_flags(ns.call("flag_noisy_masks", _tensor(probs), _tensor(masks), fraction=fraction),

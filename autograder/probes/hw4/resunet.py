@@ -7,8 +7,8 @@ pass), the features in eval mode with random weights and BatchNorm statistics, t
 features with every kxk conv zeroed and BatchNorm an identity, the 1x1 convs' weights,
 and the output shape of the grader's ResUNet built on the encoder.
 
-The ResNet probe helpers (``_layers``, ``_randomize``, ``_rng``, ``_unused``) come from
-:mod:`autograder.probes.hw4._resnet`, probe-side copies of HW2's.
+The module helpers (``layers``, ``randomize``, ``unused``, ``branches_off``) come from the
+probes' toolkit (:mod:`autograder.probes.kit.modules`), shared with HW2's ResNet probes.
 """
 from __future__ import annotations
 
@@ -17,8 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ..runtime import Bad, error_text
-from ._resnet import _layers, _randomize, _rng, _unused
+from autograder.probes.kit.convert import to_numpy
+from autograder.probes.kit.modules import branches_off, layers, randomize, unused
+from autograder.probes.kit.seeds import normal
+from autograder.probes.kit.seeds import rng as seeded
+from autograder.probes.kit.train import case_guard
+from autograder.probes.runtime import Bad
 
 # (in_channels, widths, input shape). The notebook shows in_channels=1, widths=(16, 32, 64, 128) on 64x64.
 CASES = [
@@ -88,7 +92,7 @@ def build_resunet(encoder, widths, out_channels=1):
 
 
 def encoder_input(seed: int, case: int, shape) -> np.ndarray:
-    return _rng(seed, KEY, case, 0).normal(0.0, 1.0, shape).astype(np.float32)
+    return normal(shape, seed, KEY, case, 0)
 
 
 # --------------------------------------------------------------------------
@@ -132,46 +136,32 @@ def probe_case(ns, cin, widths, xshape, seed, case) -> dict:
         rec["backward"] = back if isinstance(back, Bad) else "ok"
     else:
         rec["backward"] = Bad("missing", "a feature map does not require grad (no autograd graph)")
-    rec["unused"] = _unused(enc)
+    rec["unused"] = unused(enc)
     # the given decoder on top: the full ResUNet's output shape
     net = build_resunet(enc, widths)
     y = ns.guard(net, x.clone())
     rec["resunet"] = y if isinstance(y, Bad) else (list(y.shape) if torch.is_tensor(y) else Bad("type", "not a tensor"))
 
-    convs, bns, _, _ = _layers(enc)
+    convs, bns, _, _ = layers(enc)
     rec["kxk"] = sum(1 for c in convs if tuple(c.kernel_size) != (1, 1))
-    _randomize(enc, _rng(seed, KEY, case, 1))
+    randomize(enc, seeded(seed, KEY, case, 1))
     enc.eval()
     with torch.no_grad():
         f = _features(ns, enc, x)
-    rec["rand"] = f if isinstance(f, Bad) else [t.detach().double().numpy().copy() for t in f]
+    rec["rand"] = f if isinstance(f, Bad) else [to_numpy(t, float64=True) for t in f]
     rec["proj"] = [{"in": int(c.in_channels), "out": int(c.out_channels), "stride": [int(s) for s in c.stride],
-                    "w": c.weight.detach().double().numpy().copy(),
-                    "b": None if c.bias is None else c.bias.detach().double().numpy().copy()}
+                    "w": to_numpy(c.weight, float64=True),
+                    "b": None if c.bias is None else to_numpy(c.bias, float64=True)}
                    for c in convs if tuple(c.kernel_size) == (1, 1) and c.groups == 1]
+    branches_off(convs, bns)
     with torch.no_grad():
-        for c in convs:
-            if tuple(c.kernel_size) != (1, 1):
-                c.weight.zero_()
-                if c.bias is not None:
-                    c.bias.zero_()
-        for b in bns:
-            if b.weight is not None:
-                b.weight.fill_(1.0)
-                b.bias.zero_()
-            if b.running_mean is not None:
-                b.running_mean.zero_()
-                b.running_var.fill_(1.0 - b.eps)
         f = _features(ns, enc, x)
-    rec["zero"] = f if isinstance(f, Bad) else [t.detach().double().numpy().copy() for t in f]
+    rec["zero"] = f if isinstance(f, Bad) else [to_numpy(t, float64=True) for t in f]
     return rec
 
 
 def probe(ns, seed):
     out = {}
     for case, (cin, widths, xshape) in enumerate(CASES):
-        try:
-            out[case] = probe_case(ns, cin, widths, xshape, seed, case)
-        except Exception as e:  # an odd module the probe could not handle
-            out[case] = {"error": Bad("error", f"{error_text(e)} (while the grader ran it)")}
+        out[case] = case_guard(probe_case, ns, cin, widths, xshape, seed, case)
     return out

@@ -16,13 +16,15 @@ holds their true ab channels.
 """
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
-from ..runtime import Bad, error_text
-from .common import given_array
+from autograder.probes.kit.convert import numpy_result
+from autograder.probes.kit.seeds import normal
+from autograder.probes.kit.seeds import rng as seeded
+from autograder.probes.kit.train import budgeted_training, case_guard, given_array, in_chunks
+from autograder.probes.runtime import Bad
 
 # --------------------------------------------------------------------------
 # hw4.unet
@@ -36,7 +38,7 @@ UNET_CASES = [
 
 
 def unet_input(seed: int, case: int, j: int, shape) -> np.ndarray:
-    return np.random.default_rng([seed, 41, case, j]).normal(0.0, 1.0, shape).astype(np.float32)
+    return normal(shape, seed, 41, case, j)
 
 
 def _out_record(y) -> Any:
@@ -173,10 +175,7 @@ def _max_diff(a, b):
 def probe_unet(ns, seed):
     out = {}
     for case, (kwargs, shapes) in enumerate(UNET_CASES):
-        try:
-            out[str(case)] = _probe_unet_case(ns, kwargs, shapes, seed, case)
-        except Exception as e:  # noqa: BLE001  (an odd module the probe could not handle)
-            out[str(case)] = {"error": Bad("error", f"{error_text(e)} (while the grader ran it)")}
+        out[str(case)] = case_guard(_probe_unet_case, ns, kwargs, shapes, seed, case)
     return out
 
 
@@ -194,7 +193,7 @@ CAP_S = 12.0            # CPU seconds (the reference needs about 4.5)
 def _colour_images(seed: int, case: int, key: int) -> np.ndarray:
     """Random colours (some saturated, black and white included) and photo patches."""
     n, h, w = COLOR_CASES[case]
-    rng = np.random.default_rng([seed, key, case])
+    rng = seeded(seed, key, case)
     img = rng.integers(0, 256, (n, h, w, 3)).astype(np.uint8)
     img[0, 0, 0] = (0, 0, 0)
     img[0, 0, 1] = (255, 255, 255)
@@ -237,63 +236,26 @@ def colour_train(seed: int) -> dict:
     return {"L_train": L.astype(np.float32), "ab_train": ab.astype(np.float32)}
 
 
-def _plain_array(v) -> Any:
-    import torch
-
-    if isinstance(v, Bad):
-        return v
-    if torch.is_tensor(v):
-        return Bad("missing", "returned a torch tensor; return NumPy arrays")
-    if isinstance(v, np.ndarray):
-        return v if v.size <= 10 ** 6 else Bad("missing", "returned an array far too large")
-    return Bad("missing", f"returned a {type(v).__name__}, not a NumPy array")
-
-
 def train_colorizer(model, data: dict, L_eval: np.ndarray, seed: int) -> dict:
-    """The grader's own loop (child side): Adam + one-cycle, MSE on ab, seeded batches; then
-    the ab predicted for the held-out L channels."""
+    """The grader's own loop (child side): the toolkit's budgeted loop, Adam + one-cycle, MSE
+    on ab, batches drawn with replacement; then the ab predicted for the held-out L channels."""
     import torch
     import torch.nn.functional as F
 
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
     X, Y = torch.from_numpy(data["L_train"]), torch.from_numpy(data["ab_train"])
-    params = [p for p in model.parameters() if p.requires_grad]
-    status, done = "finished", 0
-    start = time.process_time()
-    if params:
-        opt = torch.optim.Adam(params, lr=LR)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, total_steps=STEPS, pct_start=0.15)
-        model.train()
-        for _ in range(STEPS):
-            idx = torch.randint(0, len(X), (BATCH,), generator=gen)
-            pred = model(X[idx])
-            if not torch.is_tensor(pred) or tuple(pred.shape) != tuple(Y[idx].shape):
-                raise ValueError(f"the model returned {tuple(getattr(pred, 'shape', ()))} for a batch of "
-                                 f"{tuple(X[idx].shape)}, expected {tuple(Y[idx].shape)}")
-            loss = F.mse_loss(pred, Y[idx])
-            if not torch.isfinite(loss):
-                status = "diverged"
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            done += 1
-            if time.process_time() - start > CAP_S:
-                status = "capped"
-                break
-    else:
-        status = "no parameters"
-    seconds = time.process_time() - start
-    model.eval()
-    with torch.no_grad():
-        parts = [model(torch.from_numpy(L_eval[i:i + 100])) for i in range(0, len(L_eval), 100)]
-    if not all(torch.is_tensor(p) for p in parts):
-        raise ValueError("the model did not return a tensor")
-    pred = torch.cat(parts)
-    return {"status": status, "steps": done, "seconds": round(seconds, 2),
-            "pred": pred.detach().numpy().astype(np.float32)}
+
+    def loss_of(idx, gen):
+        pred = model(X[idx])
+        if not torch.is_tensor(pred) or tuple(pred.shape) != tuple(Y[idx].shape):
+            raise ValueError(f"the model returned {tuple(getattr(pred, 'shape', ()))} for a batch of "
+                             f"{tuple(X[idx].shape)}, expected {tuple(Y[idx].shape)}")
+        return F.mse_loss(pred, Y[idx])
+
+    res = budgeted_training(model, loss_of, len(X), steps=STEPS, batch=BATCH, lr=LR, seed=seed, cap_s=CAP_S,
+                            one_cycle=0.15, sampling="random")
+    pred = torch.cat(in_chunks(lambda c: model(torch.from_numpy(c)), L_eval, 100))
+    res["pred"] = pred.detach().numpy().astype(np.float32)
+    return res
 
 
 def probe_colorization(ns, seed):
@@ -309,9 +271,9 @@ def probe_colorization(ns, seed):
         elif not isinstance(r, (tuple, list)) or len(r) != 2:
             out["lab"].append(Bad("missing", f"returned a {type(r).__name__}, not a pair (L, ab)"))
         else:
-            out["lab"].append([_plain_array(r[0]), _plain_array(r[1])])
+            out["lab"].append([numpy_result(r[0]), numpy_result(r[1])])
         L, ab = rgb_inputs(seed, case)
-        out["rgb"].append(_plain_array(ns.call("lab_channels_to_rgb", L, ab)))
+        out["rgb"].append(numpy_result(ns.call("lab_channels_to_rgb", L, ab)))
     L_eval = given_array(ns.given, "L", (1, PATCH, PATCH))
     if L_eval is None:
         out["train"] = Bad("missing", "the held-out inputs did not reach the grader's training run")

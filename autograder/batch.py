@@ -153,10 +153,11 @@ def is_done(out: Path, job: Job) -> bool:
         return False
     p = result_path(out, job)
     try:
-        digest = json.loads(p.read_text()).get("sha256")
+        done = json.loads(p.read_text())
+        digest, grader = done.get("sha256"), done.get("grader")
     except (OSError, ValueError, AttributeError):
         return False
-    return bool(digest) and digest == sha256(job)
+    return bool(digest) and grader == grader_fingerprint() and digest == sha256(job)
 
 
 def write_atomic(path: Path, data: dict) -> None:
@@ -259,9 +260,26 @@ def _submission_timeout(hw: str) -> float:
     return 60 + 2 * sum(it.timeout for it in get_assignment(hw).items) * scale
 
 
+_FINGERPRINT: list[str] = []
+
+
+def grader_fingerprint() -> str:
+    """A digest of the graders' code and the grading seed: a result is reused only
+    if it was computed by the same graders (edit a grader, and the class is graded
+    again)."""
+    if not _FINGERPRINT:
+        from .core import DEFAULT_SEED
+
+        h = hashlib.sha256(str(DEFAULT_SEED).encode())
+        for p in sorted((ROOT / "autograder").rglob("*.py")):
+            h.update(str(p.relative_to(ROOT)).encode() + b"\0" + p.read_bytes() + b"\0")
+        _FINGERPRINT.append(h.hexdigest()[:16])
+    return _FINGERPRINT[0]
+
+
 def record(job: Job, digest: str, seconds: float, reply: dict) -> dict:
     return {"student": job.student, "assignment": job.assignment, "notebook": str(job.path),
-            "sha256": digest, "seconds": round(seconds, 2), **reply}
+            "sha256": digest, "grader": grader_fingerprint(), "seconds": round(seconds, 2), **reply}
 
 
 def run(jobs: list[Job], out: Path, workers: int = 2, progress: bool = True) -> dict:

@@ -16,6 +16,7 @@ what was submitted), so nothing the student wrote into the file counts.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_output
@@ -114,6 +115,8 @@ class SealedAutograde(Preprocessor):
         except Exception as e:  # noqa: BLE001 -- the engine failed: every test cell says so, scores 0
             self.log.error("course kit: grading %s failed: %s", resources.get("unique_key", ""), e)
             by_id, notes = {}, []
+        if by_id:
+            self._keep_result(report, hw_id, resources)
         first = True
         for cell in tests:
             item_id = wanted.get(id(cell))
@@ -130,6 +133,34 @@ class SealedAutograde(Preprocessor):
             first = False
             _set_outputs(cell, text, points)
         return nb, resources
+
+
+    def _keep_result(self, report, hw_id: str, resources) -> None:
+        """Write the engine's report where ``grade-all`` keeps its results (the course's
+        ``autograder-results/``), keyed by the submitted file's bytes and the graders'
+        fingerprint: ``grade-all`` and the class report then reuse it instead of
+        grading the same notebook again."""
+        try:
+            from nbgrader.coursedir import CourseDirectory
+
+            from . import batch
+
+            info = resources.get("nbgrader") or {}
+            student, notebook = str(info.get("student", "")), str(info.get("notebook", ""))
+            if not batch._SAFE_NAME.match(student) or not notebook or "/" in notebook:
+                return
+            cd = CourseDirectory(config=self.config)
+            submitted = Path(cd.format_path(cd.submitted_directory, student, hw_id)) / f"{notebook}.ipynb"
+            root = Path(cd.root) / cd.submitted_directory
+            job = batch.Job(student, hw_id, submitted, root=root)
+            digest = batch.sha256(job)
+            if not digest:
+                return
+            out = Path(cd.root) / "autograder-results"
+            batch.write_atomic(batch.result_path(out, job),
+                               batch.record(job, digest, report.seconds, {"report": report.as_dict(), "seconds": report.seconds}))
+        except Exception as e:  # noqa: BLE001 -- a convenience only: never costs the grading
+            self.log.warning("course kit: could not keep the result for grade-all (%s)", e)
 
 
 def autograde_preprocessors(default: list) -> list:

@@ -1,5 +1,6 @@
-"""Shared pieces of the HW1 judges (the probe-side helpers, ``rng_for``, ``unpack``
-and ``as_float64``, live in :mod:`autograder.probes.hw1.common`)."""
+"""Shared pieces of the HW1 judges. ``field`` and ``matches`` come from the judges' toolkit
+(:mod:`autograder.judging`); the probe-side helpers (seeded generators, ``unpack``,
+``as_float64``) from the probes' toolkit (:mod:`autograder.probes.kit`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,27 +9,12 @@ import numpy as np
 
 from .. import core
 from ..core import Bad, Fail, unwrap
+from ..judging import NO_RESULT, field, matches  # noqa: F401  (the HW1 judges import them from here)
 
 # HW1 is a NumPy homework: while it is graded, the libraries that would do the
 # work are out of reach of the student's code (their files are not there at all).
 # scipy.ndimage stays: scipy.stats, which HW1 allows, cannot be imported without it.
 NUMPY_ONLY = ("torch", "torchvision", "tensorflow", "jax", "keras", "scipy.signal", "sklearn")
-
-NO_RESULT = Bad("missing", "no result")
-
-
-def field(container: Any, key: Any) -> Any:
-    """``container[key]`` from what the probe returned, whatever it is: a Bad passes
-    through (it says what went wrong), anything else that is not a dict holding
-    ``key`` gives a Bad "no result". Never raises."""
-    if isinstance(container, Bad):
-        return container
-    if isinstance(container, dict):
-        try:
-            return container.get(key, NO_RESULT)
-        except TypeError:
-            return NO_RESULT
-    return NO_RESULT
 
 
 def fail_if_bad(got: Any, what: str, context: str) -> None:
@@ -68,20 +54,3 @@ def expect_dict(value: Any, keys: list[str], what: str) -> dict:
     if missing:
         raise Fail(f"{what}: missing key(s) {', '.join(repr(k) for k in missing)}")
     return value
-
-
-def matches(got: Any, want: Any, tol: float = 1e-6) -> bool:
-    """Whether the student's value equals ``want`` to ``tol`` (relative to the largest
-    entry), as numbers of the same shape; never raises. For recognizing which
-    convention a wrong value follows, so that its reason can name it."""
-    try:
-        if isinstance(got, (Bad, bool, str, bytes, dict)) or got is None:
-            return False
-        g = np.asarray(got)
-        if g.dtype.kind not in "fiub":  # strings, objects, complex numbers: not a match
-            return False
-        g = g.astype(np.float64)
-        w = np.asarray(want, dtype=np.float64)
-        return g.shape == w.shape and bool(np.all(np.isfinite(g))) and core.rel_error(g, w) <= tol
-    except Exception:  # noqa: BLE001 -- anything odd is simply "not equal"
-        return False

@@ -53,7 +53,7 @@ import functools
 import numpy as np
 
 from ..core import Bad, Fail, Item, expect_array, rel_error, unwrap
-from ..probes.hw3.common import rng as _rng
+from ..probes.kit.seeds import rng as _rng
 from ..probes.hw3.yolo import (CLASS_NAMES, CONV_SHAPES, DECODE_CASES, DRAW_CASES, NET_CASES, NET_KEY,  # noqa: F401
                                SMALL_LAYOUTS, TRAIN_INPUT, VOC_ANCHORS, WEIGHT_CASES, boxes_input, build_darknet_model,
                                decode_input, draw_inputs, net_input, probe_darknet_weights, probe_decode,

@@ -2,7 +2,8 @@
 the output's size), and what the student's forward and backward passes return."""
 from __future__ import annotations
 
-from .common import as_float64, rng_for, unpack
+from autograder.probes.kit.convert import as_float64, unpack
+from autograder.probes.kit.seeds import rng as seeded
 
 # (N, C, L, F, K, stride, padding, dilation). The notebook shows other sizes.
 CONV1D_CASES = [
@@ -44,7 +45,7 @@ def _pair(v):
 
 def conv1d_inputs(seed, case):
     n, c, length, f, k, s, p, d = CONV1D_CASES[case]
-    rng = rng_for(seed, 20, case)
+    rng = seeded(seed, 20, case)
     x = rng.normal(0.0, 1.0, (n, c, length))
     w = rng.normal(0.0, 1.0, (f, c, k))
     b = rng.normal(0.0, 1.0, f)
@@ -67,7 +68,7 @@ def probe_conv1d(ns, seed):
 
 def conv2d_inputs(cases, key, seed, case):
     n, c, h, wd, f, kh, kw, s, p, d = cases[case]
-    rng = rng_for(seed, key, case)
+    rng = seeded(seed, key, case)
     x = rng.normal(0.0, 1.0, (n, c, h, wd))
     w = rng.normal(0.0, 1.0, (f, c, kh, kw))
     b = rng.normal(0.0, 1.0, f)

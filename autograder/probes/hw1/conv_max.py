@@ -2,7 +2,8 @@
 inputs, and what the student's ``conv_max_grads`` returns on them."""
 from __future__ import annotations
 
-from .common import as_float64, rng_for
+from autograder.probes.kit.convert import as_float64
+from autograder.probes.kit.seeds import rng as seeded
 
 # (n inputs, K kernel taps, kind). "both": 004 Q4's sizes, and the middle conv output is
 # the maximum of both windows (it feeds both maxima); "zero": 004 Q4's sizes, and 0 wins
@@ -21,7 +22,7 @@ def inputs(seed: int, case: int):
     cases are built from bounds on the terms (no conv computed here): a large input
     under the largest kernel tap decides which conv output wins."""
     n, kk, kind = CASES[case]
-    rng = rng_for(seed, 98, case)
+    rng = seeded(seed, 98, case)
     u = rng.uniform(-1.0, 1.0, n)
     k = rng.uniform(-1.0, 1.0, kk)
     b = float(rng.uniform(-1.0, 1.0))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import as_float64, rng_for, unpack
+from autograder.probes.kit.convert import as_float64, unpack
+from autograder.probes.kit.seeds import rng as seeded
 
 # -------------------------------------------------------------------------
 # hw1.dropout
@@ -31,11 +32,11 @@ def _away_from_zero(rng: np.random.Generator, shape) -> np.ndarray:
 def x_input(seed: int, fn: str, case: int) -> np.ndarray:
     k = FUNCS.index(fn)
     shape = CASES[fn][case][0]
-    return _away_from_zero(rng_for(seed, 40, k, case), shape)
+    return _away_from_zero(seeded(seed, 40, k, case), shape)
 
 
 def small_x(seed: int, fn: str) -> np.ndarray:
-    return _away_from_zero(rng_for(seed, 41, FUNCS.index(fn)), SMALL[fn][0])
+    return _away_from_zero(seeded(seed, 41, FUNCS.index(fn)), SMALL[fn][0])
 
 
 def gen_seed(seed: int, k: int, case: int) -> int:
@@ -45,7 +46,7 @@ def gen_seed(seed: int, k: int, case: int) -> int:
 
 def backward_inputs(seed: int, case: int):
     shape, mshape = BACKWARD_CASES[case]
-    rng = rng_for(seed, 42, case)
+    rng = seeded(seed, 42, case)
     dout = rng.normal(0.0, 1.0, shape)
     mshape = mshape or shape
     p = 0.35
@@ -99,17 +100,17 @@ def _regression(rng: np.random.Generator, shape):
 
 def closed_inputs(seed, case):
     shape, q = CLOSED_CASES[case]
-    return (*_regression(rng_for(seed, 43, case), shape), q)
+    return (*_regression(seeded(seed, 43, case), shape), q)
 
 
 def enum_inputs(seed, case):
     shape, q = ENUM_CASES[case]
-    return (*_regression(rng_for(seed, 44, case), shape), q)
+    return (*_regression(seeded(seed, 44, case), shape), q)
 
 
 def mc_inputs(seed):
     shape, q, n = MC_CASE
-    return (*_regression(rng_for(seed, 45), shape), q, n)
+    return (*_regression(seeded(seed, 45), shape), q, n)
 
 
 def probe_identity(ns, seed):

@@ -3,7 +3,8 @@ judge's random input x, built from the same generator), and what the student's
 ``fold_batchnorm`` returns."""
 from __future__ import annotations
 
-from .common import as_float64, rng_for, unpack
+from autograder.probes.kit.convert import as_float64, unpack
+from autograder.probes.kit.seeds import rng as seeded
 
 # (F, C, KH, KW, bias?, eps passed or None for the default, variance scale, stride, padding)
 # The notebook shows (4, 3, 3, 3); here: other shapes, no bias, a large eps, tiny
@@ -20,7 +21,7 @@ CASES = [
 
 def inputs(seed: int, case: int):
     f, c, kh, kw, bias, eps, vscale, _, _ = CASES[case]
-    rng = rng_for(seed, 80, case)
+    rng = seeded(seed, 80, case)
     w = rng.normal(0.0, 1.0, (f, c, kh, kw))
     b = rng.normal(0.0, 1.0, f) if bias else None
     gamma = rng.normal(1.0, 0.5, f)

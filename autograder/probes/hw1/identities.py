@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import as_float64, rng_for
+from autograder.probes.kit.convert import as_float64
+from autograder.probes.kit.seeds import rng as seeded
 
 # (shape of x, dy, dx); the notebook shows (5, 6) and (2, 3, 4, 5) examples.
 SHIFT_CASES = [
@@ -31,12 +32,12 @@ GAP_CASES = [
 
 def shift_input(seed: int, case: int) -> np.ndarray:
     shape = SHIFT_CASES[case][0]
-    return rng_for(seed, 95, case).normal(0.0, 1.0, shape)
+    return seeded(seed, 95, case).normal(0.0, 1.0, shape)
 
 
 def gap_inputs(seed: int, case: int):
     h, w, kh, kw, dy, dx = GAP_CASES[case]
-    rng = rng_for(seed, 96, case)
+    rng = seeded(seed, 96, case)
     return rng.normal(0.0, 1.0, (h, w)), rng.normal(0.0, 1.0, (kh, kw)), dy, dx
 
 

@@ -2,7 +2,8 @@
 what the student's ``regression_metrics`` and ``rrmse_band`` return."""
 from __future__ import annotations
 
-from .common import as_float64, rng_for
+from autograder.probes.kit.convert import as_float64
+from autograder.probes.kit.seeds import rng as seeded
 
 SIZES = [41, 250, 7]
 BAND_VALUES = [0.0, 3.2, 9.99, 10.0, 14.0, 19.999, 20.0, 27.5, 29.99, 30.0, 30.01, 85.0]
@@ -10,7 +11,7 @@ BAND_VALUES = [0.0, 3.2, 9.99, 10.0, 14.0, 19.999, 20.0, 27.5, 29.99, 30.0, 30.0
 
 def inputs(seed: int, case: int):
     n = SIZES[case]
-    rng = rng_for(seed, 60, case)
+    rng = seeded(seed, 60, case)
     if case == 1:  # skewed targets: std, IQR and range tell different stories
         y = 5.0 + rng.exponential(20.0, n)
     else:

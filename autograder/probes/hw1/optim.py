@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..runtime import Bad
-from .common import as_float64, rng_for, unpack
+from autograder.probes.kit.convert import as_float64, unpack
+from autograder.probes.kit.seeds import rng as seeded
 
 # Shapes of theta in the step cases (the notebook shows (4,) and (2, 3)).
 STEP_SHAPES = [(5,), (3, 4), (2, 3, 2), (1,)]
@@ -16,7 +17,7 @@ TRAJECTORY_STEPS = 5
 
 def step_inputs(seed: int, case: int):
     shape = STEP_SHAPES[case]
-    rng = rng_for(seed, 70, case)
+    rng = seeded(seed, 70, case)
     theta = rng.normal(0.0, 2.0, shape)
     grad = rng.normal(0.0, 1.0, shape)
     velocity = rng.normal(0.0, 0.5, shape)
@@ -26,7 +27,7 @@ def step_inputs(seed: int, case: int):
 
 
 def grad_inputs(seed: int, case: int):
-    rng = rng_for(seed, 71, case)
+    rng = seeded(seed, 71, case)
     params = rng.normal(0.0, 1.5, 4)
     x1, x2 = (float(v) for v in rng.normal(0.0, 1.5, 2))
     t = float(rng.normal(0.0, 5.0))
@@ -34,7 +35,7 @@ def grad_inputs(seed: int, case: int):
 
 
 def trajectory_inputs(seed: int, case: int):
-    rng = rng_for(seed, 72, case)
+    rng = seeded(seed, 72, case)
     start = rng.normal(0.0, 1.0, 4)
     samples = [(float(a), float(b), float(c)) for a, b, c in
                zip(rng.uniform(-1.5, 1.5, TRAJECTORY_STEPS), rng.uniform(-1.5, 1.5, TRAJECTORY_STEPS),

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import as_float64, rng_for, unpack
+from autograder.probes.kit.convert import as_float64, unpack
+from autograder.probes.kit.seeds import rng as seeded
 
 # (N, C, H, W, k, stride); the notebook shows other sizes. In these cases the windows
 # reach the last row and column, so rounding the output size down (PyTorch) and up
@@ -37,7 +38,7 @@ CONV_MAX_CASES = [
 
 def _inputs(case_list, key, seed, case):
     n, c, h, w, k, s = case_list[case]
-    rng = rng_for(seed, key, case)
+    rng = seeded(seed, key, case)
     x = rng.normal(0.0, 1.0, (n, c, h, w))
     ho, wo = (h - k) // s + 1, (w - k) // s + 1
     dmax = rng.normal(0.0, 1.0, (n, c, ho, wo))
@@ -57,7 +58,7 @@ def conv_max_inputs(seed, case):
     """x, w, b of the convolution, the pooling window k (= the side of the conv output)
     and the upstream gradient of the pooled (N, F, 1, 1) output."""
     (n, c, h, w), f, kc, up = CONV_MAX_CASES[case]
-    rng = rng_for(seed, 32, case)
+    rng = seeded(seed, 32, case)
     x = rng.normal(0.0, 1.0, (n, c, h, w))
     wt = rng.normal(0.0, 1.0, (f, c, kc, kc))
     b = rng.normal(0.0, 1.0, f)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import as_float64, rng_for
+from autograder.probes.kit.convert import as_float64
+from autograder.probes.kit.seeds import rng as seeded
 
 # (length, hidden, kernel, padding, pool) for the parameter count. 002 Q3 itself is
 # the first; in these the pooling windows reach the end of the conv output, so rounding
@@ -37,7 +38,7 @@ def net_inputs(seed: int, case: int):
     """x, y and the parameters (scaled so that some units of each ReLU are active and
     the sigmoid is not saturated)."""
     length, hidden, kernel, p, y = NET_CASES[case]
-    rng = rng_for(seed, 97, case)
+    rng = seeded(seed, 97, case)
     x = rng.normal(0.0, 1.0, length)
     params = {
         "wc": rng.normal(0.0, 1.0, kernel),

@@ -12,7 +12,7 @@ import numpy as np
 
 from autograder.probes.runtime import Bad
 
-from .common import as_array, scalar, tensor_to_numpy
+from autograder.probes.kit.convert import as_array, scalar, to_numpy
 
 # --------------------------------------------------------------------------
 # Inputs, rebuilt from the seed on both sides.
@@ -127,7 +127,7 @@ def probe_iou(ns, seed):
         ta, tb = _t(a), _t(b)
         r = ns.call("box_iou", ta, tb)
         out[name] = {"is_tensor": bool(torch.is_tensor(r)), "value": as_array(r),
-                     "a_after": tensor_to_numpy(ta), "b_after": tensor_to_numpy(tb)}
+                     "a_after": to_numpy(ta), "b_after": to_numpy(tb)}
     return out
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from autograder.probes.runtime import Bad
 
-from .common import as_float_array
+from autograder.probes.kit.convert import as_float_array
 
 NCC_KEY = 4001
 

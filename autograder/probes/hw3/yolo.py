@@ -12,7 +12,8 @@ import numpy as np
 
 from autograder.probes.runtime import Bad
 
-from .common import as_array, describe_value, plain, rng, tensor_to_numpy
+from autograder.probes.kit.convert import as_array, describe_value, plain, to_numpy
+from autograder.probes.kit.seeds import rng
 
 # --------------------------------------------------------------------------
 # Seeded weights for a sequence of layers ("conv", in, out, kernel, padding, bias) / ("bn", features).
@@ -156,7 +157,7 @@ def _probe_net_case(ns, seed: int, case: int) -> dict:
                         m.running_var.copy_(torch.from_numpy(v["var"]))
             y = ns.guard(net, torch.from_numpy(net_input(seed, case, 2, fwd_in)))
         rec["eval_out"] = y if isinstance(y, Bad) else (
-            tensor_to_numpy(y) if torch.is_tensor(y) else Bad("type", f"{describe_value(y)}, not a tensor"))
+            to_numpy(y) if torch.is_tensor(y) else Bad("type", f"{describe_value(y)}, not a tensor"))
     return rec
 
 
@@ -246,10 +247,10 @@ def _state(model) -> list[dict]:
     out = []
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
-            out.append({"w": tensor_to_numpy(m.weight), "b": None if m.bias is None else tensor_to_numpy(m.bias)})
+            out.append({"w": to_numpy(m.weight), "b": None if m.bias is None else to_numpy(m.bias)})
         elif isinstance(m, nn.BatchNorm2d):
-            out.append({"gamma": tensor_to_numpy(m.weight), "beta": tensor_to_numpy(m.bias),
-                        "mean": tensor_to_numpy(m.running_mean), "var": tensor_to_numpy(m.running_var)})
+            out.append({"gamma": to_numpy(m.weight), "beta": to_numpy(m.bias),
+                        "mean": to_numpy(m.running_mean), "var": to_numpy(m.running_var)})
     return out
 
 
@@ -340,14 +341,14 @@ def probe_decode(ns, seed):
             rec["error"] = Bad("type", f"{describe_value(got)} instead of a tuple (boxes, objectness, class_probs)")
         else:
             rec["parts"] = [as_array(g) for g in got]
-        rec["input_after"] = tensor_to_numpy(x)
+        rec["input_after"] = to_numpy(x)
         out["decode"][case] = rec
     for i in range(len(CONV_SHAPES)):
         rec = {}
         for name in CONVERSIONS:
             b = torch.from_numpy(boxes_input(seed, i))
             rec[name] = as_array(ns.call(name, b))
-            rec[name + "_input_after"] = tensor_to_numpy(b)
+            rec[name + "_input_after"] = to_numpy(b)
         out["conv"][i] = rec
     return out
 

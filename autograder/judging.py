@@ -14,12 +14,15 @@ this holds what the homeworks' judges used to write again each:
   threshold (:func:`levels`, :func:`accuracy_tiers`);
 * image helpers shared by the augmentation items (:func:`best_match`,
   :func:`channel_normalization`, :func:`undo_normalization`, :func:`normalize_reason`);
+* layer oracles (:func:`torch_shapes_params_macs`, :func:`footprint_rfs`): output sizes,
+  parameters, multiply-adds and receptive fields of a stack of layers, from torch;
 * :func:`one_thread`, a decorator for judges that run torch.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -226,6 +229,129 @@ def accuracy_tiers(ck: Checker, name: str, acc: Any, chance: float, threshold: f
     shown = f"{acc:.1%}" if isinstance(acc, (int, float)) else short(acc, 20)
     levels(ck, name, acc, weight, tier_thresholds((chance + threshold) / 2, threshold, tiers),
            f"{what} {shown} after the grader's training, below the {threshold:.0%} needed for full points{note}")
+
+
+# --------------------------------------------------------------------------
+# Layer oracles: output sizes, parameters, multiply-adds and receptive fields of a stack of
+# layers given as specs ({"type": "conv", "out": 8, "k": 3, "s": 1, "p": 1, "d": 1}, "maxpool",
+# "avgpool", "bn", "flatten", "linear", "dropout", an activation), from real torch modules.
+# HW1's layer calculator and HW4's dilated stacks compare with them.
+
+LAYER_ACTIVATIONS = ("relu", "leakyrelu", "sigmoid", "tanh", "gelu", "elu")
+
+
+def _uninitialized(cls):
+    """``cls`` without its random initialization: the shapes of the parameters and
+    the forward pass are the real ones, the values are never read (the batch is
+    empty), and a Linear(43264, 1024) costs no time."""
+    return type(cls.__name__, (cls,), {"reset_parameters": lambda self: None})
+
+
+def _torch_layer(spec: dict, shape: tuple, ceil: bool = False):
+    """The torch module a spec stands for, on an input of ``shape`` (without batch);
+    ``ceil``: pooling rounds its output size up (``ceil_mode=True``, Caffe's convention)."""
+    import torch.nn as nn
+
+    t = spec["type"]
+    if t == "conv":
+        p = spec.get("p", 0)
+        return _uninitialized(nn.Conv2d)(shape[0], spec["out"], spec["k"], stride=spec.get("s", 1),
+                                         padding=0 if p == "valid" else p, dilation=spec.get("d", 1),
+                                         groups=spec.get("groups", 1), bias=spec.get("bias", True))
+    if t in ("maxpool", "avgpool"):
+        cls = nn.AvgPool2d if t == "avgpool" else nn.MaxPool2d
+        return cls(spec["k"], stride=spec.get("s", spec["k"]), padding=spec.get("p", 0), ceil_mode=ceil)
+    if t == "bn":
+        return (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(shape[0])
+    if t == "flatten":
+        return nn.Flatten()
+    if t == "linear":
+        return _uninitialized(nn.Linear)(shape[0], spec["out"], bias=spec.get("bias", True))
+    if t == "dropout":
+        return nn.Dropout(spec.get("p", 0.5))
+    if t in LAYER_ACTIVATIONS:
+        return {"relu": nn.ReLU, "leakyrelu": nn.LeakyReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+                "gelu": nn.GELU, "elu": nn.ELU}[t]()
+    raise ValueError(f"unknown layer type {t!r}")
+
+
+def torch_shapes_params_macs(input_shape, layers, ceil: bool = False) -> list[dict]:
+    """Output shape, parameter count and multiply-adds of every layer, from real torch
+    modules and a forward pass of an empty batch (shape (0, C, H, W): every output
+    size is computed, no arithmetic is done). ``ceil``: pooling in ceil mode."""
+    import torch
+    import torch.nn as nn
+
+    x = torch.zeros((0, *input_shape))
+    rows = []
+    with torch.no_grad(), warnings.catch_warnings():  # padding='same' with an even kernel warns
+        warnings.simplefilter("ignore")
+        for spec in layers:
+            mod = _torch_layer(spec, tuple(x.shape[1:]), ceil).eval()
+            y = mod(x)
+            params = sum(p.numel() for p in mod.parameters())
+            if isinstance(mod, nn.Conv2d):
+                # every output element: one multiply-add per weight of its filter
+                macs = y.shape[1:].numel() * mod.weight[0].numel()
+            elif isinstance(mod, nn.Linear):
+                macs = mod.weight.numel()
+            else:
+                macs = 0
+            rows.append({"output_shape": tuple(int(v) for v in y.shape[1:]), "params": int(params), "macs": int(macs)})
+            x = y
+    return rows
+
+
+def _footprint_layer(spec: dict):
+    """The one-row, one-channel, unpadded copy of a layer (None: the identity)."""
+    import torch
+    import torch.nn as nn
+
+    t = spec["type"]
+    if t == "conv":
+        m = nn.Conv1d(1, 1, spec["k"], stride=spec.get("s", 1), dilation=spec.get("d", 1), bias=False, dtype=torch.float64)
+        nn.init.constant_(m.weight, 1.0)  # all positive: no gradient cancels out
+        return m
+    if t in ("maxpool", "avgpool"):
+        # max pooling sends gradient to one position of its window only
+        return nn.AvgPool1d(spec["k"], stride=spec.get("s", spec["k"]))
+    return None
+
+
+def footprint_rfs(input_shape, layers, start: int = 32, largest: int = 1 << 16) -> list[int | None]:
+    """Receptive field (one side) of a central output unit of every layer, measured as
+    the width of its gradient footprint on one row of the input.
+
+    Kernels and strides act on rows and columns alike, so one row of one channel
+    holds the whole story. The copy drops all padding: padding moves windows, it does
+    not widen them, and without it every output unit's window lies inside the input,
+    so no footprint is cut by a border. The input grows until every layer has output.
+    """
+    import torch
+
+    first_flat = next((i for i, l in enumerate(layers) if l["type"] in ("flatten", "linear")), len(layers))
+    mods = [_footprint_layer(spec) for spec in layers[:first_flat]]
+    size = start
+    while True:
+        x = torch.zeros((1, 1, size), dtype=torch.float64, requires_grad=True)
+        outs, y = [], x
+        try:
+            for m in mods:
+                y = y if m is None else m(y)
+                outs.append(y)
+            if all(y.shape[-1] >= 1 for y in outs):
+                break
+        except RuntimeError:  # a window larger than its input: grow the input
+            pass
+        if size >= largest:
+            raise RuntimeError(f"a layer still has no output at input size {size}")
+        size *= 2
+    rfs = []
+    for y in outs:
+        (g,) = torch.autograd.grad(y[0, 0, y.shape[-1] // 2], x, retain_graph=True)
+        cols = torch.nonzero(g[0, 0] != 0).flatten()
+        rfs.append(int(cols.max()) - int(cols.min()) + 1)
+    return rfs + [None] * (len(layers) - first_flat)
 
 
 # --------------------------------------------------------------------------

@@ -34,8 +34,8 @@ by >= 5 dB for full points (the reference gains about 8.3 dB; an autoencoder tra
 reproduce its noisy input gains about 1.1-1.5, an identity network about 0.6).
 
 hw4.dilated_rf: both functions on many (k, d, i, n) with even kernels and d = 1; the
-expected receptive field is the gradient footprint that the HW1 layer calculator's
-oracle (autograder.hw1.calculator.footprint_rfs) measures on a one-row copy of the stack,
+expected receptive field is the gradient footprint that the layer oracle of the judges'
+toolkit (autograder.judging.footprint_rfs, HW1's too) measures on a one-row copy of the stack,
 the expected output size a forward pass of real ``nn.Conv2d`` layers; the stack's layers
 (kernel, dilation, stride, padding, channels) and its output size on an input.
 
@@ -49,6 +49,7 @@ import math
 import numpy as np
 
 from ..core import Bad, Fail, Item, held_out_seed, unwrap
+from ..judging import footprint_rfs, torch_shapes_params_macs
 from ..probes.hw4.denoise import (AE_SHAPES, CAP_S, PATCH, PSNR_CASES, SIGMA, STACK_CASES, STEPS, batch_inputs,
                                   probe_denoising, probe_dilated, psnr_inputs, rf_cases)
 from .common import short
@@ -207,14 +208,10 @@ def judge_denoising(out, seed, ck):
 # hw4.dilated_rf
 
 def reference_rf(k: int, d: int, i: int) -> int:
-    from ..hw1.calculator import footprint_rfs
-
     return int(footprint_rfs((1, 1, 1), [{"type": "conv", "out": 1, "k": k, "d": d}] * i)[-1])
 
 
 def reference_size(n: int, k: int, d: int, i: int) -> int:
-    from ..hw1.calculator import torch_shapes_params_macs
-
     return int(torch_shapes_params_macs((1, n, n), [{"type": "conv", "out": 1, "k": k, "d": d}] * i)[-1]["output_shape"][1])
 
 

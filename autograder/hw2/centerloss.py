@@ -86,6 +86,8 @@ def _judge_loss(rec, features, labels, centers, ctx, ck, w):
             raise Fail(f"{bad.describe('center_loss')} ({ctx})")
         return
 
+    scale = []  # the factor between the student's loss and the paper's, when it is a reduction convention
+
     def value():
         shape = rec.get("loss_shape")
         value = unwrap(rec.get("loss"), "center_loss")
@@ -95,11 +97,12 @@ def _judge_loss(rec, features, labels, centers, ctx, ck, w):
         got = float(value.reshape(-1)[0])
         if not np.isfinite(got):
             raise Fail(f"center_loss: returned {got} ({ctx})")
-        if abs(got - want) > TOL * max(1.0, abs(want)):
-            raise Fail(f"center_loss: got {got:.6g}, expected {want:.6g} = 1/2 * sum_i ||x_i - c_(y_i)||^2 "
-                       f"({ctx}){_loss_hint(got, want, n)}")
-        with _named(ctx):
-            expect_number(got, want, "center_loss", TOL, ctx)
+        for factor in _reductions(n):
+            if abs(got - factor * want) <= TOL * max(1.0, abs(factor * want)):
+                scale.append(factor)
+                return
+        raise Fail(f"center_loss: got {got:.6g}, expected {want:.6g} = 1/2 * sum_i ||x_i - c_(y_i)||^2 "
+                   f"({ctx}){_loss_hint(got, want, n)}")
 
     def constants():
         changed = rec.get("changed")
@@ -115,6 +118,7 @@ def _judge_loss(rec, features, labels, centers, ctx, ck, w):
                            f"not by backpropagation: use centers.detach() in the loss ({ctx})")
 
     _gated(ck, "center_loss value", w[0], value, "center_loss constants", w[2], constants, f"center_loss ({ctx})")
+    factor = scale[0] if scale else 1.0
     with part(ck, "center_loss gradient", w[1], f"center_loss ({ctx})"):
         back = rec.get("backward")
         if isinstance(back, Bad):
@@ -126,7 +130,26 @@ def _judge_loss(rec, features, labels, centers, ctx, ck, w):
         if grad is None:
             raise Fail(f"center_loss: no gradient reached the features after loss.backward() ({ctx})")
         with _named(ctx):
-            expect_array(grad, want_grad, "gradient of center_loss with respect to features (should be x_i - c_(y_i))", TOL, ctx)
+            expect_array(grad, factor * want_grad, "gradient of center_loss with respect to features (should be x_i - c_(y_i)"
+                         + (")" if factor == 1.0 else f", times the loss's {factor:.4g} of the batch reduction)"), TOL, ctx)
+    with part(ck, "center_loss: the paper's sum over the batch", w[3], f"center_loss ({ctx})"):
+        if not scale:
+            raise Fail(f"center_loss: the loss's value is wrong (see above) ({ctx})")
+        if factor != 1.0:
+            how = ("the mean of the squared distances over the batch, as the popular pytorch-center-loss (KaiyangZhou) "
+                   "computes it" if abs(factor - 2.0 / n) < 1e-12 else "1/2 times the mean over the batch")
+            raise Fail(f"center_loss: this notebook uses the paper's L_C = 1/2 * sum over the batch (Wen et al.); yours "
+                       f"is {how} ({ctx})")
+
+
+def _reductions(n: int) -> list[float]:
+    """The factors between a widely used batch reduction and the paper's 1/2 * sum: the paper's
+    own (1), 1/2 * mean (1/N) and pytorch-center-loss's mean of squared distances (2/N)."""
+    out = [1.0]
+    for f in (1.0 / n, 2.0 / n):
+        if all(abs(f - g) > 1e-12 for g in out):
+            out.append(f)
+    return out
 
 
 def _judge_update(rec, features, labels, centers, alpha, ctx, ck, w):
@@ -205,8 +228,10 @@ def rel_close(a, b, tol: float = TOL) -> bool:
     return a.shape == b.shape and float(np.max(np.abs(a - b), initial=0.0)) <= tol * max(1.0, float(np.max(np.abs(b), initial=0.0)))
 
 
-# Weights per case: loss value, its gradient, centers untouched; update values, new tensor.
-LOSS_W = (2.0, 1.5, 0.5)
+# Weights per case: loss value, its gradient, centers untouched, the paper's reduction (the sum
+# over the batch; the mean over the batch of pytorch-center-loss is the other convention, which
+# the value and gradient parts accept); update values, new tensor.
+LOSS_W = (1.7, 1.4, 0.5, 0.4)
 UPDATE_W = (2.5, 0.5)
 
 

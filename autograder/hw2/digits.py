@@ -46,7 +46,7 @@ from ..probes.hw2.digits import (AUG_DRAWS, AUG_SCANS, BATCH, DIGIT_CAP_S, DIGIT
                                  DIGIT_STEPS, SPLIT_CASES, augment_images, digits_labels, grader_split,
                                  label_inputs, probe_augment, probe_labels, probe_model, probe_split, split_inputs,
                                  transform_draws)
-from .common import checking, part, short
+from .common import channel_normalization, checking, part, short, undo_normalization
 
 # --------------------------------------------------------------------------
 # Shared by the two model items (catsdogs imports these).
@@ -182,10 +182,10 @@ def judge_labels(out, seed, ck):
     values = [_as_int(out[i])[0] if i < len(out) and not isinstance(out[i], Bad) else None for i in range(len(cases))]
     index_like = all(values[i] == lab - 1 for i, (_, lab, k) in enumerate(cases) if k == "name")
     for kind, (title, w) in groups.items():
-        with ck.part(f"`label_from_filename` on {title}", w):
-            for i, (text, label, k) in enumerate(cases):
-                if k != kind:
-                    continue
+        mine = [i for i, (_, _, k) in enumerate(cases) if k == kind]
+        for i in mine:  # each case earns its share of the group's weight
+            text, label, k = cases[i]
+            with ck.part(f"`label_from_filename` on {title}", w / len(mine)):
                 arg = f"Path({text!r})" if k == "path" else repr(text)
                 call = f"label_from_filename({arg})"
                 with checking(call):
@@ -227,6 +227,9 @@ def _describe_split(case: str, n: int) -> str:
     return f"N={n}, {what}, {args}" + (", paths as pathlib.Path" if as_path else "")
 
 
+SIZES_WEIGHT = 0.5  # out of 3.5: the rounding of the test size
+
+
 def judge_split(out, seed, ck):
     out = out if isinstance(out, dict) else {}
     labels_of_digits = digits_labels()
@@ -251,50 +254,56 @@ def judge_split(out, seed, ck):
     if first_bad is not None:
         case, bad = first_bad
         names = inputs[case][0]
-        fail_all(ck, [("`split_dataset` partition", 1), ("`split_dataset` sizes", 1), ("`split_dataset` stratified", 1),
+        fail_all(ck, [("`split_dataset` partition", 1), ("`split_dataset` sizes", SIZES_WEIGHT), ("`split_dataset` stratified", 1),
                       ("`split_dataset` reproducible", 0.5), ("`split_dataset` seed", 0.5)],
                  f"{bad.describe('split_dataset')} ({_describe_split(case, len(names))})")
         return
 
-    with ck.part("`split_dataset` partition", 1):
-        for case, (tr, te) in got.items():
-            names, labels, *_ = inputs[case]
-            n = len(names)
-            ctx = _describe_split(case, n)
-            with checking(ctxs[case]):
-                both = np.concatenate([tr, te])
-                if both.size and (both.min() < 0 or both.max() >= n):
-                    raise Fail(f"split_dataset: indices out of range 0..{n - 1} ({ctx})")
-                if len(np.unique(tr)) != len(tr) or len(np.unique(te)) != len(te):
-                    raise Fail(f"split_dataset: an index appears twice in one part ({ctx})")
-                if np.intersect1d(tr, te).size:
-                    raise Fail(f"split_dataset: {np.intersect1d(tr, te).size} indices are in both parts ({ctx})")
-                if len(both) != n:
-                    raise Fail(f"split_dataset: the two parts hold {len(both)} of the {n} items; every item must be in exactly one ({ctx})")
-    with ck.part("`split_dataset` sizes", 1):
-        for case, (tr, te) in got.items():
-            names, labels, frac, *_ = inputs[case]
-            f = 0.2 if frac is None else frac
+    for case, (tr, te) in got.items():  # each case earns its share
+        names, labels, *_ = inputs[case]
+        n = len(names)
+        ctx = _describe_split(case, n)
+        with ck.part("`split_dataset` partition", 1 / len(got)), checking(ctxs[case]):
+            both = np.concatenate([tr, te])
+            if both.size and (both.min() < 0 or both.max() >= n):
+                raise Fail(f"split_dataset: indices out of range 0..{n - 1} ({ctx})")
+            if len(np.unique(tr)) != len(tr) or len(np.unique(te)) != len(te):
+                raise Fail(f"split_dataset: an index appears twice in one part ({ctx})")
+            if np.intersect1d(tr, te).size:
+                raise Fail(f"split_dataset: {np.intersect1d(tr, te).size} indices are in both parts ({ctx})")
+            if len(both) != n:
+                raise Fail(f"split_dataset: the two parts hold {len(both)} of the {n} items; every item must be in exactly one ({ctx})")
+    # How the test size is rounded is a convention of its own (scikit-learn's ceil, this notebook's;
+    # int(f * N), or per class, with torch's random_split): a small part per case.
+    for case, (tr, te) in got.items():
+        names, labels, frac, *_ = inputs[case]
+        f = 0.2 if frac is None else frac
+        with part(ck, "`split_dataset` sizes", SIZES_WEIGHT / len(got), ctxs[case]):
             want = math.ceil(f * len(names) - 1e-9)
             if len(te) != want:
-                raise Fail(f"split_dataset: the test part has {len(te)} items, expected ceil({f:g} * {len(names)}) = {want} "
+                counts = [int((labels == c).sum()) for c in np.unique(labels)]
+                other = {math.floor(f * len(names) + 1e-9): "rounded down (int(f * N))",
+                         sum(math.floor(f * n_c + 1e-9) for n_c in counts): "rounded down per class (torch's random_split "
+                                                                               "of each class)"}
+                how = f"; yours is {other[len(te)]}" if len(te) in other else ""
+                raise Fail(f"split_dataset: the test part has {len(te)} items; this notebook rounds the test size up as "
+                           f"scikit-learn's train_test_split does: ceil({f:g} * {len(names)}) = {want}{how} "
                            f"({_describe_split(case, len(names))})")
-    with ck.part("`split_dataset` stratified", 1):
-        for case, (tr, te) in got.items():
-            names, labels, frac, *_ = inputs[case]
-            f = 0.2 if frac is None else frac
-            with checking(ctxs[case]):
-                te_ok = te[(te >= 0) & (te < len(labels))]
-                tr_ok = tr[(tr >= 0) & (tr < len(labels))]
-                for c in np.unique(labels):
-                    n_c = int((labels == c).sum())
-                    in_test = int((labels[te_ok] == c).sum())
-                    if in_test == 0 or int((labels[tr_ok] == c).sum()) == 0:
-                        raise Fail(f"split_dataset: class {c} is missing from the {'test' if in_test == 0 else 'training'} part "
-                                   f"({_describe_split(case, len(names))}); split each class separately (stratify)")
-                    if abs(in_test - f * n_c) >= 2:
-                        raise Fail(f"split_dataset: class {c} has {in_test} of its {n_c} items in the test part, expected about "
-                                   f"{f * n_c:.1f} ({_describe_split(case, len(names))}); stratify by label")
+    for case, (tr, te) in got.items():
+        names, labels, frac, *_ = inputs[case]
+        f = 0.2 if frac is None else frac
+        with ck.part("`split_dataset` stratified", 1 / len(got)), checking(ctxs[case]):
+            te_ok = te[(te >= 0) & (te < len(labels))]
+            tr_ok = tr[(tr >= 0) & (tr < len(labels))]
+            for c in np.unique(labels):
+                n_c = int((labels == c).sum())
+                in_test = int((labels[te_ok] == c).sum())
+                if in_test == 0 or int((labels[tr_ok] == c).sum()) == 0:
+                    raise Fail(f"split_dataset: class {c} is missing from the {'test' if in_test == 0 else 'training'} part "
+                               f"({_describe_split(case, len(names))}); split each class separately (stratify)")
+                if abs(in_test - f * n_c) >= 2:
+                    raise Fail(f"split_dataset: class {c} has {in_test} of its {n_c} items in the test part, expected about "
+                               f"{f * n_c:.1f} ({_describe_split(case, len(names))}); stratify by label")
 
     def same(a, b):
         return np.array_equal(np.sort(a[0]), np.sort(b[0])) and np.array_equal(np.sort(a[1]), np.sort(b[1]))
@@ -388,15 +397,21 @@ def judge_augment(out, seed, ck):
     images = augment_images(seed)
     digits = [int(d) for d in digits_labels()[list(AUG_SCANS)]]
     n_img = len(images)
-    parts_eval = [("`make_transforms` eval transform", 1.0)]
+    # Normalize(mean, std) after the conversion is a convention of its own (the PyTorch tutorials'
+    # pipelines; this notebook keeps [0, 1]): accepted by the eval part, undone before the train
+    # transform's checks, charged in its own part.
+    parts_eval = [("`make_transforms` eval transform", 0.7), ("`make_transforms` no Normalize", 0.3)]
     parts_train = [("`make_transforms` train transform output", 0.5), ("`make_transforms` train transform is random", 0.5),
                    ("`make_transforms` train transform keeps the digit", 1.0)]
 
     ev = out.get(False, Bad("missing", "no result"))
+    norm = None  # a per-channel Normalize the eval transform applies (another convention), undone below
     if isinstance(ev, Bad) or not isinstance(ev, list) or len(ev) != n_img:
         fail_all(ck, parts_eval, ev.describe(EVAL_T) if isinstance(ev, Bad) else f"{EVAL_T}: no result for the {n_img} digit images")
     else:
-        with ck.part(parts_eval[0][0], 1.0):
+        evals = []  # (img / 255, what the transform gave)
+        eval_ok = False
+        with ck.part(parts_eval[0][0], parts_eval[0][1]):
             for k, (img, draws) in enumerate(zip(images, ev)):
                 what = f"the transform from {EVAL_T} {_image_case(k, n_img, digits[k])}"
                 with checking(what):
@@ -406,15 +421,25 @@ def judge_augment(out, seed, ck):
                     if not np.array_equal(a, b):
                         raise Fail(f"{what}: two calls on the same image differ; {EVAL_T} must only convert "
                                    "(no augmentation at test time)")
-                    err = float(np.max(np.abs(a - want)))
-                    if err > 1e-4:
-                        hint = ""
-                        if abs(float(a.mean()) - float(want.mean()) * 255) < 1:
-                            hint = " (values 0-255: divide by 255)"
-                        elif a.min() < -1e-3:
-                            hint = " (no Normalize: the grader's model gets img / 255, so must your test images)"
-                        raise Fail(f"{what}: must return exactly img / 255 as a (3, 64, 64) tensor; "
-                                   f"max difference {err:.3g}{hint}")
+                    evals.append((want, a))
+            norm = channel_normalization(evals)
+            for k, (want, a) in enumerate(evals):
+                what = f"the transform from {EVAL_T} {_image_case(k, n_img, digits[k])}"
+                err = float(np.max(np.abs(a - want)))
+                if err > 1e-4 and norm is None:
+                    hint = " (values 0-255: divide by 255)" if abs(float(a.mean()) - float(want.mean()) * 255) < 1 else ""
+                    raise Fail(f"{what}: must return exactly img / 255 as a (3, 64, 64) tensor; "
+                               f"max difference {err:.3g}{hint}")
+            eval_ok = True
+        with ck.part(parts_eval[1][0], parts_eval[1][1]):
+            if not eval_ok:
+                raise Fail(f"{EVAL_T}: its outputs are not img / 255 (see above)")
+            if norm is not None:
+                mean, std = norm
+                raise Fail(f"{EVAL_T}: this notebook's transforms give img / 255 in [0, 1] (no Normalize: the grader's "
+                           f"model is trained on such images); yours normalise each channel with mean "
+                           f"{np.round(mean, 3).tolist()} and std {np.round(std, 3).tolist()}, as the PyTorch tutorials' "
+                           f"ToTensor-then-Normalize pipelines do")
 
     tr = out.get(True, Bad("missing", "no result"))
     if isinstance(tr, Bad) or not isinstance(tr, list) or len(tr) != n_img:
@@ -429,7 +454,7 @@ def judge_augment(out, seed, ck):
                     raise Fail(f"{what}: no result for its {AUG_DRAWS} calls")
                 row = []
                 for rec in draws:
-                    a = _check_output(rec, what)
+                    a = undo_normalization(_check_output(rec, what), norm)
                     if a.min() < -1e-3 or a.max() > 1 + 1e-3:
                         raise Fail(f"{what}: returned values in [{a.min():.3g}, {a.max():.3g}]; keep them in [0, 1] "
                                    "like the eval transform (clamp after adding noise; no Normalize)")

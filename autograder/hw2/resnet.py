@@ -49,19 +49,34 @@ def reference_classes() -> dict:
     import torch.nn as nn
     import torch.nn.functional as F
 
-    def shortcut(cin, cout, stride):
+    class PadShortcut(nn.Module):
+        """Option A of He et al.'s CIFAR ResNets: subsample, then zero channels (``where``: "end",
+        or "both" sides as the popular CIFAR ports' F.pad(..., planes // 4, planes // 4))."""
+
+        def __init__(self, cin, cout, stride, where):
+            super().__init__()
+            extra = cout - cin
+            self.stride = stride
+            self.pad = (0, extra) if where == "end" else (extra // 2, extra - extra // 2)
+
+        def forward(self, x):
+            return F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, *self.pad))
+
+    def shortcut(cin, cout, stride, option="B"):
         if stride == 1 and cin == cout:
             return nn.Identity()
+        if option != "B":
+            return PadShortcut(cin, cout, stride, "end" if option == "A" else "both")
         return nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
 
     class RefBasicBlock(nn.Module):
-        def __init__(self, cin, cout, stride=1):
+        def __init__(self, cin, cout, stride=1, option="B"):
             super().__init__()
             self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
             self.bn1 = nn.BatchNorm2d(cout)
             self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
             self.bn2 = nn.BatchNorm2d(cout)
-            self.shortcut = shortcut(cin, cout, stride)
+            self.shortcut = shortcut(cin, cout, stride, option)
 
         def forward(self, x):
             out = F.relu(self.bn1(self.conv1(x)))
@@ -90,14 +105,14 @@ def reference_classes() -> dict:
         return nn.Sequential(nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
 
     class RefResNetCIFAR(nn.Module):
-        def __init__(self, num_blocks=(3, 3, 3), num_classes=10, width=16):
+        def __init__(self, num_blocks=(3, 3, 3), num_classes=10, width=16, option="B"):
             super().__init__()
             layers = [stem(width)]
             cin = width
             for i, n in enumerate(num_blocks):
                 cout = width * 2 ** i
                 for j in range(n):
-                    layers.append(RefBasicBlock(cin, cout, 2 if (i > 0 and j == 0) else 1))
+                    layers.append(RefBasicBlock(cin, cout, 2 if (i > 0 and j == 0) else 1, option))
                     cin = cout
             self.features = nn.Sequential(*layers)
             self.fc = nn.Linear(4 * width, num_classes)
@@ -264,7 +279,8 @@ def _shape_text(convs: list) -> str:
     return short("[" + ", ".join(out) + "]", 200)
 
 
-def recompute_block(name: str, ref_args: tuple, rec: dict, x: np.ndarray, ctx: str, wiring: str) -> None:
+def recompute_block(name: str, ref_args: tuple, rec: dict, x: np.ndarray, ctx: str, wiring: str,
+                    ref_kwargs: dict | None = None) -> None:
     """The block's eval output vs the reference wiring run with the block's own weights."""
     import torch
     import torch.nn as nn
@@ -272,7 +288,7 @@ def recompute_block(name: str, ref_args: tuple, rec: dict, x: np.ndarray, ctx: s
     got = rec.get("eval_out")
     if isinstance(got, Bad):
         raise Fail(got.describe(f"{ctx}: forward in eval mode"))
-    ref = reference_classes()[name](*ref_args).double().eval()
+    ref = reference_classes()[name](*ref_args, **(ref_kwargs or {})).double().eval()
     ref_convs = [m for m in ref.modules() if isinstance(m, nn.Conv2d)]
     ref_bns = [m for m in ref.modules() if isinstance(m, nn.BatchNorm2d)]
     convs = [c for c in _list(rec.get("convs")) if isinstance(c, dict) and isinstance(c.get("w"), np.ndarray)]
@@ -334,8 +350,10 @@ def recompute_block(name: str, ref_args: tuple, rec: dict, x: np.ndarray, ctx: s
                f"(max relative error {best:.1e}): check the order of the layers, the strides and where the ReLUs are")
 
 
-def check_zeroed_branch(rec: dict, x: np.ndarray, stride: int, projection: bool, ctx: str) -> None:
-    """With every kxk conv zeroed and BatchNorm an identity the block must give ReLU(shortcut(x))."""
+def check_zeroed_branch(rec: dict, x: np.ndarray, stride: int, projection: bool, ctx: str, cout: int = 0) -> None:
+    """With every kxk conv zeroed and BatchNorm an identity the block must give ReLU(shortcut(x)).
+    ``cout``: when given and the block has no 1x1 conv, option A's shortcut (subsampled, zero
+    channels added) is the one to expect."""
     import torch
     import torch.nn.functional as F
 
@@ -359,6 +377,12 @@ def check_zeroed_branch(rec: dict, x: np.ndarray, stride: int, projection: bool,
                                  torch.from_numpy(b.astype(np.float64)) if isinstance(b, np.ndarray) else None, stride=stride)
                 want_list.append(F.relu(z).numpy())
         expl = f"ReLU(BN(conv1x1(x, stride={stride}))) (projection shortcut)"
+        if not want_list and cout and not _one_by_one(rec):
+            for where in ("end", "both"):
+                extra = cout - cin
+                pad = (0, extra) if where == "end" else (extra // 2, extra - extra // 2)
+                want_list.append(F.relu(F.pad(xt[:, :, ::stride, ::stride], (0, 0, 0, 0, *pad))).numpy())
+            expl = f"ReLU(x subsampled by {stride}, with {cout - cin} zero channels added) (option A shortcut)"
         if not want_list:
             raise Fail(f"{ctx}: the shape changes, so the shortcut must be a 1x1 conv from {cin} channels "
                        f"(stride {stride}) + BatchNorm; none found")
@@ -374,6 +398,17 @@ def check_zeroed_branch(rec: dict, x: np.ndarray, stride: int, projection: bool,
     shape_note = f", output shape {got.shape}" if all(w.shape != got.shape for w in want_list) else ""
     raise Fail(f"{ctx}: with the residual branch switched off (its convs zeroed) the output must be {expl}, "
                f"got something else (max relative error {best:.1e}{shape_note}): add the shortcut to the branch, then apply ReLU once")
+
+
+def _one_by_one(rec: dict) -> list:
+    """The 1x1 convs the probe found in a block."""
+    return [c for c in _list(rec.get("convs")) if isinstance(c, dict) and c.get("kernel") == [1, 1]]
+
+
+def option_a(rec: dict, cin: int, cout: int, stride: int) -> bool:
+    """Whether a block whose shape changes has option A's parameter-free shortcut (no 1x1 conv):
+    the other widely used convention (He et al.'s CIFAR ResNets) to this notebook's projection."""
+    return (stride != 1 or cin != cout) and cout >= cin and not _one_by_one(rec)
 
 
 def check_projection(rec: dict, cin: int, cout: int, stride: int, ctx: str) -> None:
@@ -410,25 +445,44 @@ def judge_resnet_block(out, seed, ck):
             record_error(rec, ctx)
             check_train_shape(rec, "train_shape", (xshape[0], cout, ho, wo), f"{ctx} on input {xshape}",
                               "" if stride == 1 else f" (stride {stride}: out size = (in - 1) // {stride} + 1)")
-        with part(ck, "`BasicBlock` shortcut", 1.5 / n, ctx):
+        a = isinstance(rec, dict) and "error" not in rec and option_a(rec, cin, cout, stride)
+        with part(ck, "`BasicBlock` shortcut", SHORTCUT_WEIGHT / n, ctx):
             record_error(rec, ctx)
+            if a:
+                raise Fail(f"{ctx}: the shape changes, so this notebook's shortcut is a 1x1 conv {cin}->{cout} (stride "
+                           f"{stride}) + BatchNorm, option B (torchvision's ResNets); yours has no 1x1 conv: option A "
+                           f"of He et al.'s CIFAR ResNets (the input subsampled, zero channels added)")
             check_projection(rec, cin, cout, stride, ctx)
-        with part(ck, "`BasicBlock` parameters", 1.5 / n, ctx):
+        with part(ck, "`BasicBlock` parameters", (8 - 2 - SHORTCUT_WEIGHT) / 3 / n, ctx):
             record_error(rec, ctx)
-            check_param_count(rec, reference_param_count("BasicBlock", cin, cout, stride), ctx)
-        with part(ck, "`BasicBlock` residual", 1.5 / n, ctx):
+            check_param_count(rec, reference_param_count("BasicBlock", cin, cout, stride, option="A" if a else "B"), ctx)
+        with part(ck, "`BasicBlock` residual", (8 - 2 - SHORTCUT_WEIGHT) / 3 / n, ctx):
             record_error(rec, ctx)
-            check_zeroed_branch(rec, x, stride, projection, ctx)
-        with part(ck, "`BasicBlock` forward", 1.5 / n, ctx):
+            check_zeroed_branch(rec, x, stride, projection, ctx, cout)
+        with part(ck, "`BasicBlock` forward", (8 - 2 - SHORTCUT_WEIGHT) / 3 / n, ctx):
             record_error(rec, ctx)
             check_gradients(rec, ctx)
-            recompute_block("BasicBlock", (cin, cout, stride), rec, x, ctx, BASIC_WIRING)
+            if not a:
+                recompute_block("BasicBlock", (cin, cout, stride), rec, x, ctx, BASIC_WIRING)
+            else:  # option A: zero channels at the end, or on both sides (the CIFAR ports' F.pad)
+                try:
+                    recompute_block("BasicBlock", (cin, cout, stride), rec, x, ctx, BASIC_WIRING, {"option": "A"})
+                except Fail:
+                    recompute_block("BasicBlock", (cin, cout, stride), rec, x, ctx, BASIC_WIRING, {"option": "A2"})
+
+
+# The shortcut where the shape changes is a convention of its own: a 1x1 conv + BN (option B,
+# torchvision, this notebook) or parameter-free (option A: subsample, add zero channels; He et al.'s
+# CIFAR ResNet-20, 0.27 M parameters). The other parts accept option A (its parameter count,
+# output and residual behaviour); this part asks for option B.
+SHORTCUT_WEIGHT = 0.75
 
 
 # --------------------------------------------------------------------------
 # hw2.resnet_cifar
 
 RESNET_DEFAULTS = {"num_blocks": (3, 3, 3), "num_classes": 10, "width": 16}
+NET_SHORTCUT_WEIGHT = 0.5  # option A or B (see SHORTCUT_WEIGHT), per network
 
 
 def _map_counts(maps: list) -> dict:
@@ -477,13 +531,14 @@ def judge_resnet_cifar(out, seed, ck):
         with part(ck, "`ResNetCIFAR` output", 1.5 / n, ctx):
             record_error(rec, ctx)
             judge_net_output(rec, sizes, classes, ctx)
+        convs = [c for c in _list(rec.get("convs")) if isinstance(c, dict)] if isinstance(rec, dict) else []
+        a = isinstance(rec, dict) and "error" not in rec and not any(c.get("kernel") == [1, 1] for c in convs)
         with part(ck, "`ResNetCIFAR` parameters", 1.5 / n, ctx):
             record_error(rec, ctx)
             hint = " (ResNet-20)" if not kwargs else ""
-            check_param_count(rec, reference_param_count("ResNetCIFAR", **full), ctx + hint)
-        with part(ck, "`ResNetCIFAR` residual units", 1.5 / n, ctx):
+            check_param_count(rec, reference_param_count("ResNetCIFAR", **full, option="A" if a else "B"), ctx + hint)
+        with part(ck, "`ResNetCIFAR` residual units", (1.5 - NET_SHORTCUT_WEIGHT) / n, ctx):
             record_error(rec, ctx)
-            convs = [c for c in _list(rec.get("convs")) if isinstance(c, dict)]
             n3 = sum(1 for c in convs if c.get("kernel") == [3, 3])
             n1 = [c for c in convs if c.get("kernel") == [1, 1]]
             want3 = 1 + 2 * sum(nb)
@@ -492,12 +547,18 @@ def judge_resnet_cifar(out, seed, ck):
                            f"{sum(nb)} blocks: num_blocks={tuple(nb)} per stage)")
             want1 = sorted([[width, 2 * width], [2 * width, 4 * width]])
             got1 = sorted([[c.get("in"), c.get("out")] for c in n1])
-            if got1 != want1:
+            if got1 and got1 != want1:
                 raise Fail(f"{ctx}: 1x1 projection convs {short(got1, 120)} (in, out), expected {want1}: a projection only "
                            f"in the first block of stages 2 and 3 (widths {width}, {2 * width}, {4 * width})")
             lin = [m[:2] for m in _list(rec.get("linears")) if isinstance(m, (list, tuple))]
             if lin != [[4 * width, classes]]:
                 raise Fail(f"{ctx}: Linear layers {short(lin, 120)} (in, out), expected one Linear({4 * width}, {classes})")
+        with part(ck, "`ResNetCIFAR` projection shortcuts", NET_SHORTCUT_WEIGHT / n, ctx):
+            record_error(rec, ctx)
+            if a:
+                raise Fail(f"{ctx}: where a stage changes the shape, this notebook's shortcut is a 1x1 conv + BatchNorm "
+                           f"(option B, torchvision's ResNets); yours has no 1x1 conv: option A of He et al.'s CIFAR "
+                           f"ResNets (subsampling and zero channels, 0.27 M parameters for ResNet-20)")
         with part(ck, "`ResNetCIFAR` downsampling", 1.5 / n, ctx):
             record_error(rec, ctx)
             check_downsampling(rec, sizes, [1 + 2 * nb[0], 2 * nb[1], 2 * nb[2]], ctx)

@@ -159,3 +159,18 @@ def update_centers(features, labels, centers, alpha):
 ''',
     },
 }
+
+# Correct solutions written to another widely used convention (see tests/test_validity.py).
+CONVENTIONS = {
+    "hw2.center_loss": {
+        'pytorch-center-loss: the mean of the squared distances over the batch': {
+            "code": '''
+def center_loss(features, labels, centers):
+    # pytorch-center-loss (KaiyangZhou): squared distances to the own center, summed, / batch size
+    batch = features.shape[0]
+    dist = (features - centers.detach()[labels]).pow(2).sum(dim=1)
+    return dist.clamp(min=1e-12, max=1e12).sum() / batch
+''',
+            "loses": 0.4, "says": 'pytorch-center-loss'},
+    },
+}

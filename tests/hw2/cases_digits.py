@@ -290,3 +290,39 @@ def build_digits_model():
 ''',
     },
 }
+
+# Correct solutions written to another widely used convention (see tests/test_validity.py).
+CONVENTIONS = {
+    "hw2.digits_split": {
+        'stratified with torch: random_split of each class (sizes rounded down)': {
+            "code": '''
+def split_dataset(paths, labels, test_fraction=0.2, seed=42):
+    # stratified with torch: random_split of each class into (1 - f, f) fractions
+    gen = torch.Generator().manual_seed(seed)
+    labels = np.asarray(labels)
+    train, test = [], []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c).tolist()
+        tr, te = torch.utils.data.random_split(idx, [1 - test_fraction, test_fraction], generator=gen)
+        train += list(tr)
+        test += list(te)
+    return np.sort(np.array(train, dtype=np.int64)), np.sort(np.array(test, dtype=np.int64))
+''',
+            "loses": 0.5, "says": 'random_split'},
+    },
+    "hw2.digits_augment": {
+        'the PyTorch CIFAR-10 tutorial: ToTensor, then Normalize((0.5,) * 3, (0.5,) * 3)': {
+            "code": '''
+def make_transforms(train):
+    # the PyTorch CIFAR-10 tutorial's pipeline: ToTensor, then Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    from torchvision import transforms as T
+
+    half = T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+    if not train:
+        return T.Compose([T.ToTensor(), half])
+    return T.Compose([T.ToPILImage(), T.RandomAffine(degrees=8, translate=(0.05, 0.05), scale=(0.95, 1.05), fill=255),
+                      T.ColorJitter(brightness=0.2, contrast=0.2), T.ToTensor(), half])
+''',
+            "loses": 0.25, "says": 'Normalize'},
+    },
+}

@@ -170,3 +170,63 @@ class ResNetCIFAR(nn.Module):
 ''',
     },
 }
+
+# Correct solutions written to another widely used convention (see tests/test_validity.py).
+CONVENTIONS = {
+    "hw2.resnet_block": {
+        "option A shortcuts (He et al.'s CIFAR ResNets): subsample and zero channels": {
+            "code": '''
+class BasicBlock(nn.Module):
+    # option A of He et al.'s CIFAR ResNets: a parameter-free shortcut (subsample, zero channels
+    # on both sides, as the widely used CIFAR ports' F.pad(x[:, :, ::2, ::2], ..., planes // 4, planes // 4))
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.stride = stride
+        extra = out_channels - in_channels
+        self.pad = (extra // 2, extra - extra // 2)
+
+    def shortcut(self, x):
+        if self.stride == 1 and self.pad == (0, 0):
+            return x
+        return F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, *self.pad))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+''',
+            "loses": 0.5, "says": 'option A'},
+    },
+    "hw2.resnet_cifar": {
+        'ResNet-20 with option A shortcuts (0.27 M parameters)': {
+            "code": '''
+class BasicBlock(nn.Module):
+    # option A of He et al.'s CIFAR ResNets: a parameter-free shortcut (subsample, zero channels
+    # on both sides, as the widely used CIFAR ports' F.pad(x[:, :, ::2, ::2], ..., planes // 4, planes // 4))
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.stride = stride
+        extra = out_channels - in_channels
+        self.pad = (extra // 2, extra - extra // 2)
+
+    def shortcut(self, x):
+        if self.stride == 1 and self.pad == (0, 0):
+            return x
+        return F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, *self.pad))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+''',
+            "loses": 0.5, "says": 'option A'},
+    },
+}

@@ -54,9 +54,10 @@ import numpy as np
 
 from ..core import Bad, Fail, Item, rel_error, unwrap
 from ..probes.hw5 import cam as probe_side
-from ..probes.hw5.cam import (CAM_CASES, GC_CASES, GC_OBJECT_LAYERS, K_CLASSES, SHAP_C, SHAP_CALLS, cam_inputs,
-                              cam_object_features, cam_object_images, gc_inputs, gc_object_images, object_images,
-                              shap_image, shap_net, toy_net)
+from ..probes.hw5.cam import (CAM_CASES, GC_CASES, GC_OBJECT_LAYERS, K_CLASSES, LIGHT_GC_FACES, LIGHT_GC_LAYER,
+                              SHAP_C, SHAP_CALLS, cam_inputs, cam_object_features, cam_object_images, gc_inputs,
+                              gc_object_images, light_gc_inputs, light_vgg_net, object_images, shap_image, shap_net,
+                              toy_net)
 from .common import attempt, one_thread, part, positive_affine_of
 
 __all__ = ["K_CLASSES", "object_images", "toy_net", "shap_net", "shap_image"]
@@ -469,7 +470,7 @@ def _gc_ctx(case, x):
     return s
 
 
-def _gc_hint(got, model, name, x, idx):
+def _gc_hint(got, model, name, x, idx, others=("conv3", "relu3", "conv2", "relu2", "conv1", "relu1")):
     for variant, msg in (("prob", "take the gradient of the logit (the model's output before softmax), not of the probability"),
                          ("norelu", "apply a ReLU to the weighted sum before upsampling"),
                          ("elementwise", "weight each channel by the spatial MEAN of its gradient (alpha_c), not the gradient "
@@ -477,7 +478,7 @@ def _gc_hint(got, model, name, x, idx):
         alt = ref_grad_cam(model, name, x, idx, variant)
         if alt.shape == got.shape and rel_error(got, alt) < 1e-3:
             return "; " + msg
-    for other in ("conv3", "relu3", "conv2", "relu2", "conv1", "relu1"):
+    for other in others:
         if other != name:
             alt = ref_grad_cam(model, other, x, idx)
             if alt.shape == got.shape and rel_error(got, alt) < 1e-4:
@@ -557,9 +558,26 @@ def judge_grad_cam(out, seed, ck):
                                f"{rel_error(got, want):.1e} ({ctx})")
 
 
+    # 002-P5 (4): the maps of the light VGG (dense head, no GAP: CAM does not apply, Grad-CAM does)
+    ctx = (f"the grader's light VGG (002-P5 (3), 128 x 128 input) at the ReLU after its last conv "
+           f"({LIGHT_GC_LAYER}, 8 x 8 maps), {LIGHT_GC_FACES} drawn faces")
+    with part(ck, f"{fn}: the light VGG (002-P5 (4))", LIGHT_GC_WEIGHT, f"`{fn}` ({ctx})"):
+        light = out.get("light", Bad("missing", "no result"))
+        if isinstance(light, Bad):
+            raise Fail(light.describe(f"`{fn}` on the light VGG"))
+        x, idx = light_gc_inputs(seed)
+        model_l = light_vgg_net()
+        want = ref_grad_cam(model_l, LIGHT_GC_LAYER, x, idx)
+        got = map_array(light, want.shape, fn, ctx)
+        if rel_error(got, want) > TOL and not positive_affine_of(got, ref_grad_cam(model_l, LIGHT_GC_LAYER, x, idx, "raw"), TOL):
+            raise Fail(f"`{fn}`: the maps of the light VGG are wrong, max relative error {rel_error(got, want):.1e} ({ctx})"
+                       f"{_gc_hint(got, model_l, LIGHT_GC_LAYER, x, idx, others=())}")
+
+
 # As for CAM: the scaling of the map is a part of its own (this notebook divides the upsampled
 # map by its maximum; pytorch-grad-cam min-max scales it before resizing).
 GC_NORM_WEIGHT = 0.5
+LIGHT_GC_WEIGHT = 1.0  # 002-P5 (4): Grad-CAM on the light VGG
 SHAP_NORM_WEIGHT = 0.3  # out of each call's map weight
 
 

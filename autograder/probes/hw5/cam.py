@@ -301,12 +301,71 @@ def gc_object_images(seed):
     return object_images([seed, 54], GC_OBJECTS, 32, two=True)
 
 
-def call_map_fn(ns, fn_name, name, x, idx, mode="eval", frozen=(), extra=()):
-    """Call ``fn_name(model, layer, x, class_idx, *extra)`` on the grader's model; return the
-    result and what the call left behind (the model's state before and after, x after)."""
+# --------------------------------------------------------------------------
+# 002-P5 (4): the maps of the light VGG. CAM needs GAP and one linear layer; the light VGG ends
+# with dense layers, so the handout's maps of it are Grad-CAM's, the generalisation of CAM.
+
+LIGHT_GC_LAYER = "features.23"  # the ReLU after the last conv (8 x 8 for a 128 x 128 face)
+LIGHT_GC_FACES = 2
+
+
+def _light_class():
+    import torch.nn as nn
+
+    class GraderLightVGG(nn.Module):
+        """[2x conv3x3-ReLU, maxpool2] x 5 (16, 32, 64, 128, 128) -> 2048 -> 1024 -> 1024 -> 8."""
+
+        def __init__(self):
+            super().__init__()
+            layers, cin = [], 3
+            for k, cout in enumerate((16, 16, 32, 32, 64, 64, 128, 128, 128, 128)):
+                layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU()]
+                if k % 2 == 1:
+                    layers.append(nn.MaxPool2d(2))
+                cin = cout
+            self.features = nn.Sequential(*layers)
+            self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(2048, 1024), nn.ReLU(), nn.Linear(1024, 1024),
+                                            nn.ReLU(), nn.Linear(1024, 8))
+
+        def forward(self, x):
+            return self.classifier(self.features(x))
+
+    return GraderLightVGG
+
+
+def light_vgg_net():
+    """The grader's light VGG (002-P5 (3): 128 x 128 input, 8 outputs) with fixed He-normal
+    weights from a seeded generator, in eval mode: the same bits in every process."""
+    import torch
+    import torch.nn as nn
+
+    model = _light_class()()
+    g = torch.Generator().manual_seed(1000003 * 11 + 5)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                fan_in = m.weight[0].numel()
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+                m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.01)
+    return model.eval()
+
+
+def light_gc_inputs(seed):
+    """Two drawn faces of 128 x 128 (float (2, 3, 128, 128) in [0, 1]) and the class asked for each."""
+    from data_scripts.faces import make_expression_faces
+
+    images, labels, _ = make_expression_faces(1, 128, seed=int(seed) % 100000 + 17)
+    x = (images[:LIGHT_GC_FACES].transpose(0, 3, 1, 2).astype(np.float32) / 255.0).copy()
+    return x, [int(v) for v in labels[:LIGHT_GC_FACES]]
+
+
+def call_map_fn(ns, fn_name, name, x, idx, mode="eval", frozen=(), extra=(), model=None):
+    """Call ``fn_name(model, layer, x, class_idx, *extra)`` on the grader's model (``toy_net``
+    unless another is given); return the result and what the call left behind (the model's
+    state before and after, x after)."""
     import torch
 
-    model = toy_net()
+    model = toy_net() if model is None else model
     if mode == "train":
         model.train()
     for n_, p in model.named_parameters():
@@ -335,6 +394,12 @@ def probe_grad_cam(ns, seed):
                           for name in GC_OBJECT_LAYERS for j in range(2)}
     except Exception as e:  # noqa: BLE001
         out["objects"] = _trouble(e, "grad_cam")
+    try:
+        x, idx = light_gc_inputs(seed)
+        v = call_map_fn(ns, "grad_cam", LIGHT_GC_LAYER, x, idx, model=light_vgg_net())[0]
+        out["light"] = tensor_rec(v, "map")
+    except Exception as e:  # noqa: BLE001
+        out["light"] = _trouble(e, "grad_cam")
     return out
 
 

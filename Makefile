@@ -3,7 +3,6 @@
 # virtual environment, else the active conda environment (not conda's `base`), else a
 # local .venv that they create.
 SHELL := /bin/bash
-ASSIGNMENTS := hw1 hw2 hw3 hw4 hw5
 
 ifdef VIRTUAL_ENV
 ENV_DIR := $(VIRTUAL_ENV)
@@ -31,6 +30,9 @@ endif
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[staff]'
 	@touch $@
+
+# The homeworks: the package holds the one list (expanded when a recipe runs, after setup).
+ASSIGNMENTS = $(or $(shell $(PY) -m autograder list --ids),$(error `$(PY) -m autograder list --ids` gave no homework list))
 
 # Text sources (authoring/) and course.cfg -> nbgrader source notebooks (source/), the
 # README's student install line and environment-student.yml. A source notebook edited by

@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--assignment", help="assignment id (default: read from the notebook)")
     g.add_argument("--item", action="append", help="grade only this item (repeatable)")
     g.add_argument("--seed", type=int, default=DEFAULT_SEED, help=argparse.SUPPRESS)
-    sub.add_parser("list", help="list assignments and their graded items")
+    ls = sub.add_parser("list", help="list assignments and their graded items")
+    ls.add_argument("--ids", action="store_true", help="only the homework ids, on one line (for the Makefile)")
     b = sub.add_parser("grade-all", help="grade a folder of submissions: SUBMISSIONS_DIR/<student>/<assignment>/*.ipynb")
     b.add_argument("submissions")
     b.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
@@ -111,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.cmd == "list":
+        if args.ids:
+            from .probes import HOMEWORKS
+
+            print(" ".join(HOMEWORKS))
+            return 0
         for hw in all_assignments():
             print(f"{hw.id} ({hw.notebook}): {hw.max_points:g} points")
             for it in hw.items:

@@ -32,10 +32,7 @@ def make_test(hw: str):
         seed = request.config.getoption("--seed") or DEFAULT_SEED
         if path:
             return grade_notebook(path, hw, seed=seed)
-        import sys
-
-        sys.path.insert(0, str(ROOT / "tools"))
-        from build_notebooks import build
+        from .notebooks import build
 
         return grade_cells(nbmod.code_cells(build(hw)[1]), hw, seed=seed)
 

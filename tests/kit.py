@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import functools
 import importlib
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from autograder import notebook as nbmod
+from autograder.core import ASSIGNMENT_MODULES, DEFAULT_SEED, get_assignment
+from autograder.grading import grade_cells
+from autograder.notebooks import build
 
-from autograder import notebook as nbmod  # noqa: E402
-from autograder.core import ASSIGNMENT_MODULES, DEFAULT_SEED, get_assignment  # noqa: E402
-from autograder.grading import grade_cells  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ASSIGNMENTS = sorted(ASSIGNMENT_MODULES)
 SEEDS = (DEFAULT_SEED, 1, 2)
@@ -20,9 +18,6 @@ SEEDS = (DEFAULT_SEED, 1, 2)
 
 @functools.lru_cache(maxsize=None)
 def source_notebook(hw: str) -> dict:
-    sys.path.insert(0, str(ROOT / "tools"))
-    from build_notebooks import build
-
     return build(hw)[1]
 
 

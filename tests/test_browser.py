@@ -215,8 +215,7 @@ def test_feedback_page(course, page, tmp_path):
 
 
 def test_similarity_page(page, tmp_path):
-    sys.path.insert(0, str(ROOT / "tools"))
-    import similarity_eval
+    from tools import similarity_eval
 
     from autograder import similarity as sim
 

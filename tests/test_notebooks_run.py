@@ -5,14 +5,12 @@ PASS/FAIL lines. The hidden-test cells are left out here: the graders are
 tested item by item in test_validity.py and end to end in test_nbgrader.py."""
 from __future__ import annotations
 
-import sys
 
 import pytest
 
 from tests.kit import ASSIGNMENTS, ROOT, get_assignment
 
-sys.path.insert(0, str(ROOT / "tools"))
-from run_notebook import run  # noqa: E402
+from tools.run_notebook import run
 
 
 @pytest.mark.parametrize("hw", ASSIGNMENTS)

@@ -13,10 +13,8 @@ import pytest
 
 from cnnkit import selfcheck
 from cnnkit.selfcheck import collect, report
+from autograder import notebooks as build_notebooks
 from tests.kit import ASSIGNMENTS, ROOT, get_assignment, release_path, source_notebook
-
-sys.path.insert(0, str(ROOT / "tools"))
-import build_notebooks  # noqa: E402
 
 
 def release_notebook(hw: str) -> dict:

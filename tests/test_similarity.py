@@ -10,14 +10,11 @@ measured when the check was written (README, "Similarity check")."""
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
 from autograder import similarity as sim
 from tests.kit import ASSIGNMENTS, ROOT, reference_cells
-
-sys.path.insert(0, str(ROOT / "tools"))
 
 # Measured with `python tools/similarity_eval.py` (seed 0) at the default threshold 0.35.
 MEASURED = {"hw1": (1.0, 1.0), "hw2": (1.0, 1.0), "hw3": (1.0, 1.0), "hw4": (1.0, 1.0), "hw5": (1.0, 15 / 18)}
@@ -25,7 +22,7 @@ MEASURED = {"hw1": (1.0, 1.0), "hw2": (1.0, 1.0), "hw3": (1.0, 1.0), "hw4": (1.0
 
 @pytest.mark.parametrize("hw", ASSIGNMENTS)
 def test_precision_and_recall_on_the_kit_class(hw):
-    import similarity_eval
+    from tools import similarity_eval
 
     r = similarity_eval.evaluate(hw)
     assert r["positives"] == 18 and r["negatives"] == 48
@@ -38,7 +35,7 @@ KEEP = {"np"}
 
 
 def test_renaming_and_reformatting_change_no_token():
-    from disguise import disguise_cells
+    from tools.disguise import disguise_cells
 
     src = '''
 def batchnorm_forward(x, gamma, beta, state, train=True, momentum=0.1, eps=1e-5):
@@ -68,7 +65,7 @@ def _student(tmp_path, name: str, code: list[str]):
 
 def _defs(names: set[str]) -> dict[str, str]:
     from autograder.submissions import solution_text
-    from similarity_eval import _reference_defs
+    from tools.similarity_eval import _reference_defs
 
     defs = _reference_defs([solution_text(c) for c in reference_cells("hw1")])
     return {n: defs[n] for n in names}

@@ -19,7 +19,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+
+try:
+    import autograder  # noqa: F401  (the staff package: the repository itself, not an installed one)
+except ModuleNotFoundError:  # started as a file: run again as a module of the repository
+    if __name__ == "__main__":
+        import os
+        import subprocess
+
+        _env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+        sys.exit(subprocess.call([sys.executable, "-m", "tools.demo", *sys.argv[1:]], env=_env))
+    raise
 
 from autograder.core import get_assignment  # noqa: E402
 from autograder.submissions import make_submission, solution_cells, write  # noqa: E402

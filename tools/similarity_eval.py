@@ -31,12 +31,22 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
+
+try:
+    import autograder  # noqa: F401  (the staff package: the repository itself, not an installed one)
+except ModuleNotFoundError:  # started as a file: run again as a module of the repository
+    if __name__ == "__main__":
+        import os
+        import subprocess
+
+        _env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+        sys.exit(subprocess.call([sys.executable, "-m", "tools.similarity_eval", *sys.argv[1:]], env=_env))
+    raise
 
 from autograder import similarity as sim  # noqa: E402
 from autograder.core import get_assignment  # noqa: E402
-from disguise import disguise_notebook  # noqa: E402
+from autograder.probes import HOMEWORKS  # noqa: E402
+from tools.disguise import disguise_notebook  # noqa: E402
 
 N_INDEPENDENT = 3
 
@@ -139,7 +149,7 @@ def evaluate(hw: str, threshold: float = sim.THRESHOLD, keep: Path | None = None
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("hws", nargs="*", default=["hw1", "hw2", "hw3", "hw4", "hw5"])
+    p.add_argument("hws", nargs="*", default=list(HOMEWORKS))
     p.add_argument("--threshold", type=float, default=sim.THRESHOLD)
     p.add_argument("--keep", help="write the class and the pages into this folder")
     args = p.parse_args(argv)

@@ -16,6 +16,8 @@ import functools
 import importlib
 from typing import Callable
 
+# Every homework, in order: the one place the list is written (autograder.core derives its
+# registry from it, the Makefile asks `python -m autograder list --ids`, the tests read core).
 HOMEWORKS = ("hw1", "hw2", "hw3", "hw4", "hw5")
 
 

@@ -185,15 +185,14 @@ def test_demo_images_offline(tmp_path, capsys):
 
 def _notebook_function(name: str):
     """A solution function of authoring/hw3/10_yolo.nbsrc, executed on its own."""
-    import sys
     from pathlib import Path
 
     import torch
     from torch import nn
 
+    from autograder.notebooks import parse
+
     root = Path(__file__).resolve().parents[2]
-    sys.path.insert(0, str(root / "tools"))
-    from build_notebooks import parse
 
     ns = {"np": np, "torch": torch, "nn": nn, "Path": Path}
     for kind, _, body in parse((root / "authoring/hw3/10_yolo.nbsrc").read_text(), "10_yolo.nbsrc"):

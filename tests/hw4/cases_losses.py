@@ -16,17 +16,6 @@ def soft_dice_loss(logits, targets, smooth=1.0):
 
 MUTANTS = {
     "hw4.dice": {
-        "smooth only in the denominator": '''
-def dice_coefficient(pred_mask, true_mask, smooth=1.0):
-    n = pred_mask.shape[0]
-    p, t = pred_mask.reshape(n, -1).float(), true_mask.reshape(n, -1).float()
-    return ((2 * (p * t).sum(1)) / (p.sum(1) + t.sum(1) + smooth)).mean()
-
-def soft_dice_loss(logits, targets, smooth=1.0):
-    n = logits.shape[0]
-    p, t = torch.sigmoid(logits).reshape(n, -1), targets.reshape(n, -1)
-    return 1 - ((2 * (p * t).sum(1)) / (p.sum(1) + t.sum(1) + smooth)).mean()
-''',
         "the factor 2 forgotten": '''
 def dice_coefficient(pred_mask, true_mask, smooth=1.0):
     n = pred_mask.shape[0]
@@ -44,19 +33,16 @@ def soft_dice_loss(logits, targets, smooth=1.0):
     p, t = logits.reshape(n, -1), targets.reshape(n, -1)
     return 1 - ((2 * (p * t).sum(1) + smooth) / (p.sum(1) + t.sum(1) + smooth)).mean()
 ''',
-        "one Dice over the whole batch (sums over every axis)": '''
-def dice_coefficient(pred_mask, true_mask, smooth=1.0):
-    p, t = pred_mask.float(), true_mask.float()
-    return (2 * (p * t).sum() + smooth) / (p.sum() + t.sum() + smooth)
-
-def soft_dice_loss(logits, targets, smooth=1.0):
-    p = torch.sigmoid(logits)
-    return 1 - (2 * (p * targets).sum() + smooth) / (p.sum() + targets.sum() + smooth)
-''',
         "sums over the last axis only (mean over the rows)": '''
 def dice_coefficient(pred_mask, true_mask, smooth=1.0):
     p, t = pred_mask.float(), true_mask.float()
     return ((2 * (p * t).sum(-1) + smooth) / (p.sum(-1) + t.sum(-1) + smooth)).mean()
+''' + _SOFT,
+        "the smoothing term left out (2|P.T| / (|P| + |T|))": '''
+def dice_coefficient(pred_mask, true_mask, smooth=1.0):
+    n = pred_mask.shape[0]
+    p, t = pred_mask.reshape(n, -1).float(), true_mask.reshape(n, -1).float()
+    return (2 * (p * t).sum(1) / (p.sum(1) + t.sum(1)).clamp_min(1e-12)).mean()
 ''' + _SOFT,
         "soft loss returns a Python float": _COEF + '''
 def soft_dice_loss(logits, targets, smooth=1.0):
@@ -116,5 +102,71 @@ def weighted_bce_loss(logits, targets, pos_weight):
     loss = (1 - t) * z + (1 + (pos_weight - 1) * t) * log1p_exp
     return loss.mean()
 ''',
+    },
+}
+
+# Correct solutions written to another widely used convention: each loses only its own small part.
+CONVENTIONS = {
+    "hw4.dice": {
+        "smoothing in the denominator only (MindSpore's nn.DiceLoss, kornia's eps)": {
+            "code": '''
+def dice_coefficient(pred_mask, true_mask, smooth=1.0):
+    # MindSpore's DiceLoss: 2 * intersection / (unionset + smooth)
+    n = pred_mask.shape[0]
+    p, t = pred_mask.reshape(n, -1).float(), true_mask.reshape(n, -1).float()
+    return (2 * (p * t).sum(1) / (p.sum(1) + t.sum(1) + smooth)).mean()
+
+def soft_dice_loss(logits, targets, smooth=1.0):
+    n = logits.shape[0]
+    p, t = torch.sigmoid(logits).reshape(n, -1), targets.reshape(n, -1)
+    return 1 - (2 * (p * t).sum(1) / (p.sum(1) + t.sum(1) + smooth)).mean()
+''',
+            "loses": 0.5, "says": "MindSpore"},
+        "smoothing counted twice in the numerator: 2 (|P.T| + s) / (|P| + |T| + s)": {
+            "code": '''
+def dice_coefficient(pred_mask, true_mask, smooth=1.0):
+    n = pred_mask.shape[0]
+    p, t = pred_mask.reshape(n, -1).float(), true_mask.reshape(n, -1).float()
+    return (2.0 * ((p * t).sum(1) + smooth) / (p.sum(1) + t.sum(1) + smooth)).mean()
+
+def soft_dice_loss(logits, targets, smooth=1.0):
+    n = logits.shape[0]
+    p, t = torch.sigmoid(logits).reshape(n, -1), targets.reshape(n, -1)
+    return 1 - (2.0 * ((p * t).sum(1) + smooth) / (p.sum(1) + t.sum(1) + smooth)).mean()
+''',
+            "loses": 0.5, "says": "counts it twice in the numerator"},
+        "smoothing added to the intersection and to each sum (soft loss only)": {
+            "code": _COEF + '''
+def soft_dice_loss(logits, targets, smooth=1.0):
+    n = logits.shape[0]
+    p, t = torch.sigmoid(logits).reshape(n, -1), targets.reshape(n, -1)
+    inter = (p * t).sum(1) + smooth
+    return 1 - (2 * inter / ((p.sum(1) + smooth) + (t.sum(1) + smooth))).mean()
+''',
+            "loses": 0.5, "says": "once to the numerator and once to the denominator"},
+        "one Dice over the whole batch (segmentation_models_pytorch's binary DiceLoss)": {
+            "code": '''
+def dice_coefficient(pred_mask, true_mask, smooth=1.0):
+    # the sums run over the batch and the pixels: dims=(0, 2) of a (N, 1, H*W) view
+    n = pred_mask.shape[0]
+    p, t = pred_mask.float().view(n, 1, -1), true_mask.float().view(n, 1, -1)
+    return ((2 * (p * t).sum(dim=(0, 2)) + smooth) / ((p + t).sum(dim=(0, 2)) + smooth)).mean()
+
+def soft_dice_loss(logits, targets, smooth=1.0):
+    n = logits.shape[0]
+    p, t = torch.sigmoid(logits).view(n, 1, -1), targets.view(n, 1, -1)
+    return 1 - ((2 * (p * t).sum(dim=(0, 2)) + smooth) / ((p + t).sum(dim=(0, 2)) + smooth)).mean()
+''',
+            "loses": 0.5, "says": "segmentation_models_pytorch"},
+    },
+    "hw4.weighted_bce": {
+        "a per-pixel weight map instead of pos_weight": {
+            "code": '''
+def weighted_bce_loss(logits, targets, pos_weight):
+    # every pixel's whole loss weighted: pos_weight on the lesions, 1 elsewhere
+    weight = 1 + (pos_weight - 1) * targets
+    return F.binary_cross_entropy_with_logits(logits, targets, weight=weight)
+''',
+            "loses": 0.5, "says": "per-pixel weight map"},
     },
 }

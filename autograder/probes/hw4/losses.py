@@ -38,13 +38,17 @@ def dice_cases(seed: int):
         q = (rng.uniform(size=(n, 1, h, w)) < p).astype(np.float64)
         q[0] = t[0]  # one image predicted exactly
         cases.append((f"random masks, batch of {n}, {h}x{w}, smooth={smooth:g}", q, t, smooth, "N1HW"))
+    # smooth = 0 and no empty pair: every placement of the smoothing term agrees here
+    cases.append(("two hand-made 4x5 masks, smooth=0", np.array([_A]), np.array([_B]), 0.0, "NHW"))
+    cases.append(("a batch of 3 hand-made masks, smooth=0", np.array([_A, _B, _C]), np.array([_B, _B, _A]), 0.0, "NHW"))
     return cases
 
 
 def soft_cases(seed: int):
     rng = seeded(seed, 42)
     out = []
-    for n, h, w, smooth, shape in [(3, 6, 5, 1.0, "N1HW"), (2, 8, 8, 50.0, "N1HW"), (1, 7, 9, 1.0, "NHW"), (5, 4, 6, 3.0, "N1HW")]:
+    for n, h, w, smooth, shape in [(3, 6, 5, 1.0, "N1HW"), (2, 8, 8, 50.0, "N1HW"), (1, 7, 9, 1.0, "NHW"), (5, 4, 6, 3.0, "N1HW"),
+                                   (4, 5, 5, 0.0, "N1HW"), (1, 6, 6, 0.0, "NHW")]:
         dims = (n, 1, h, w) if shape == "N1HW" else (n, h, w)
         z = rng.normal(0.0, 2.5, dims)
         t = (rng.uniform(size=dims) < 0.3).astype(np.float64)
@@ -62,7 +66,16 @@ def bce_cases(seed: int):
                     (rng.uniform(size=dims) < 0.3).astype(np.float64), pw, rng.normal(1.0, 0.5)))
     z = rng.choice([-300.0, -120.0, -40.0, 40.0, 120.0, 300.0], size=(2, 1, 3, 4))
     out.append(("large logits (+-40 to +-300), pos_weight=3", z, (rng.uniform(size=z.shape) < 0.5).astype(np.float64), 3.0, 1.0))
+    # soft targets (label smoothing 0.1: 0.05 and 0.95), where pos_weight and a per-pixel weight map differ
+    rng = seeded(seed, 43, 1)
+    dims = (2, 1, 5, 5)
+    t = np.where(rng.uniform(size=dims) < 0.3, 0.95, 0.05)
+    out.append(("soft targets 0.05 / 0.95 (label smoothing 0.1), pos_weight=5", rng.normal(0.0, 2.0, dims), t, 5.0,
+                rng.normal(1.0, 0.5)))
     return out
+
+
+BCE_LARGE, BCE_SOFT = 4, 5  # indices in bce_cases: the large logits, the soft targets
 
 
 def _shape(a: np.ndarray, kind: str) -> np.ndarray:

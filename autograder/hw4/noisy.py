@@ -29,6 +29,13 @@ generator's record of the corrupted masks, which never leaves this process (>= 0
 for full points; the reference reaches 0.68-0.70 on the grading seeds and 0.58-0.85 on
 other secrets, chance is 0.25).
 
+Conventions of hw4.noisy_masks, each in a small part of its own: where the agreement's
+smoothing term goes (0.5; the other placements of hw4.dice are accepted in the agreement's
+cases, and the flags are then checked against the student's own agreement), and how many
+masks are flagged (0.5): round(fraction N) here; rounding down, int(fraction N), and
+Co-teaching's count (its code keeps int((1 - fraction) N) samples and drops the rest) are
+accepted by the rule and the X-ray test and charged there.
+
 **hw4.caries_segmentation** -- trained by the grader: the student's residual encoder and
 the student's loss.
 
@@ -58,11 +65,12 @@ import functools
 import numpy as np
 
 from ..core import Bad, Fail, Item, held_out_seed
+from ..judging import item_of, levels, short
 from ..probes.hw4.noisy import (CAP_S, FLAG_CASES, FLAG_FRACTION, SIZE, STEPS, WIDTHS, agreement_cases, flag_inputs,
                                 probe_caries, probe_noisy)
 from ..probes.hw4.resunet import build_resunet
 from ..probes.kit.train import budgeted_training, in_chunks
-from .common import short
+from .losses import NOTEBOOK, PLACEMENT_TEXT, PLACEMENTS
 
 THRESHOLD = 0.40
 N_EVAL = 120           # held-out X-rays of the caries item (judge side; the probe gets the images)
@@ -302,16 +310,27 @@ def give_noisy(seed: int) -> dict:
 # hw4.noisy_masks: judge
 
 
+# Where the smoothing term goes (as in hw4.dice): the other placements are accepted in the agreement's
+# cases (and the flags are checked against the student's own agreement) and charged in a small part.
+AGREE_W, AGREE_SMOOTH_W, RULE_W, COUNT_W, XRAY_W = 2.0, 0.5, 1.0, 0.5, 2.0
+
+
+def agreement_forms(probs, masks, smooth: float) -> dict[str, np.ndarray]:
+    p = np.asarray(probs, np.float64).reshape(len(probs), -1)
+    m = np.asarray(masks, np.float64).reshape(len(masks), -1)
+    inter, total = (p * m).sum(1), p.sum(1) + m.sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {name: (2 * inter + a * smooth) / (total + b * smooth) for name, (a, b) in PLACEMENTS.items()}
+
+
 def _agreement_hint(got: np.ndarray, probs, masks, smooth) -> str:
+    """What a wrong agreement looks like (mistakes; the other placements of smooth are conventions)."""
     p = probs.reshape(len(probs), -1)
     m = masks.reshape(len(masks), -1)
     inter, total = (p * m).sum(1), p.sum(1) + m.sum(1)
     with np.errstate(divide="ignore", invalid="ignore"):
         guesses = {
             "no smoothing term": 2 * inter / total,
-            "smooth only in the denominator": 2 * inter / (total + smooth),
-            "smooth only in the numerator": (2 * inter + smooth) / total,
-            "2 * smooth in the numerator": (2 * inter + 2 * smooth) / (total + smooth),
             "no factor 2": (inter + smooth) / (total + smooth),
             "one Dice over the whole batch": np.full(len(p), (2 * inter.sum() + smooth) / (total.sum() + smooth)),
             "1 - Dice (a loss, not an agreement)": 1 - (2 * inter + smooth) / (total + smooth),
@@ -323,82 +342,115 @@ def _agreement_hint(got: np.ndarray, probs, masks, smooth) -> str:
     return ""
 
 
-def _check_rule(flags, agree: np.ndarray, fraction: float, ctx: str) -> np.ndarray:
+def _counts(n: int, fraction: float) -> dict[str, int]:
+    """How many to flag: the notebook's round(fraction N), rounded down, and Co-teaching's count."""
+    return {NOTEBOOK: n_flagged(n, fraction), "rounded down": int(fraction * n),
+            "Co-teaching": n - int((1 - fraction) * n)}
+
+
+def _check_rule(flags, agree: np.ndarray, fraction: float, ctx: str) -> str:
+    """Checks the flags against ``agree``; returns which count convention they follow."""
     if isinstance(flags, Bad):
         raise Fail(flags.describe(f"flag_noisy_masks on {ctx}"))
     if not isinstance(flags, np.ndarray) or flags.dtype != np.bool_ or flags.shape != agree.shape:
         raise Fail(f"flag_noisy_masks on {ctx}: the flags could not be read back (expected {len(agree)} booleans)")
-    k = n_flagged(len(agree), fraction)
-    got = int(flags.sum())
-    if got != k:
-        raise Fail(f"flag_noisy_masks(..., fraction={fraction:g}) on {ctx}: flagged {got} of {len(agree)} images, "
-                   f"expected round({fraction:g} * {len(agree)}) = {k}")
+    counts = _counts(len(agree), fraction)
+    k = int(flags.sum())
+    if k not in counts.values():
+        raise Fail(f"flag_noisy_masks(..., fraction={fraction:g}) on {ctx}: flagged {k} of {len(agree)} images, "
+                   f"expected round({fraction:g} * {len(agree)}) = {counts[NOTEBOOK]}")
     if k and k < len(agree) and agree[flags].max() > agree[~flags].min() + 1e-6:
         top = agree[flags].min() >= np.sort(agree)[::-1][k - 1] - 1e-9
         raise Fail(f"flag_noisy_masks on {ctx}: the flagged images are not the {k} with the LOWEST agreement"
                    + (" (you flagged the best-agreeing ones)" if top else
                       f" (a flagged mask agrees {agree[flags].max():.3f}, an unflagged one only {agree[~flags].min():.3f})"))
-    return flags
+    return next(name for name, c in counts.items() if c == k)
+
+
+def _count_reason(name: str, n: int, fraction: float) -> str:
+    k = _counts(n, fraction)
+    if name == "Co-teaching":
+        how = (f"keeps int((1 - fraction) * N) = {n - k[name]} and flags the other {k[name]}, as Co-teaching's code "
+               "(Han et al., 2018) counts the samples it remembers")
+    else:
+        how = f"rounds down, int(fraction * N) = {k[name]}"
+    return (f"flag_noisy_masks(..., fraction={fraction:g}) on {n} images: this notebook flags round(fraction * N) = "
+            f"{k[NOTEBOOK]}; yours {how}")
 
 
 def judge_noisy(out, seed, ck):
     out = out if isinstance(out, dict) else {}
     cases = agreement_cases(seed)
     got_all = out.get("agree")
-    with ck.part("mask_agreement", 2.5):
-        if not isinstance(got_all, list) or len(got_all) != len(cases):
-            raise Fail("mask_agreement: no results came back")
-        for (desc, probs, masks, smooth, _), got in zip(cases, got_all):
+    placement = None  # the first other placement of smooth the agreement follows: (name, case)
+    for i, (desc, probs, masks, smooth, _) in enumerate(cases):
+        with ck.part("mask_agreement", AGREE_W / len(cases)):
+            got = item_of(got_all, i)
             if isinstance(got, Bad):
                 raise Fail(got.describe(f"mask_agreement on {desc}"))
-            want = ref_agreement(probs, masks, smooth)
+            forms = agreement_forms(probs, masks, smooth)
+            want = forms[NOTEBOOK]
             if not isinstance(got, np.ndarray) or got.shape != want.shape or got.dtype.kind not in "fiu":
                 raise Fail(f"mask_agreement on {desc}: the result could not be read back (expected {len(want)} "
                            "numbers, one per image)")
             if not np.all(np.isfinite(got)):
                 raise Fail(f"mask_agreement on {desc}: NaN or inf (an empty mask and an empty prediction must give 1)"
                            + _agreement_hint(got, probs, masks, smooth))
-            err = float(np.max(np.abs(got - want)))
-            if err > AGREE_TOL:
+            name = next((n for n, f in forms.items() if np.all(np.isfinite(f)) and float(np.max(np.abs(got - f))) <= AGREE_TOL),
+                        None)
+            if name is None:
                 raise Fail(f"mask_agreement on {desc}: got {np.round(got, 4).tolist()}, expected "
                            f"{np.round(want, 4).tolist()}{_agreement_hint(got, probs, masks, smooth)}")
+            if name != NOTEBOOK and placement is None:
+                placement = (name, desc)
+    with ck.part("mask_agreement: where the smoothing term goes", AGREE_SMOOTH_W):
+        if placement is not None:
+            raise Fail(f"mask_agreement: this notebook adds the smoothing term s once to the numerator and once to the "
+                       f"denominator, (2 sum(P M) + s) / (sum(P) + sum(M) + s); yours {PLACEMENT_TEXT[placement[0]]} "
+                       f"(on {placement[1]})")
+    agreement = (lambda p, m, s: agreement_forms(p, m, s)[placement[0]]) if placement else ref_agreement
     flags_all = out.get("flags")
-    try:  # the rule on the random inputs; the X-ray part counts only once it is right
+    counted = []  # (count convention, N, fraction) of every random case
+    try:  # the rule on the random inputs, with the student's own placement of smooth; the X-rays count once it is right
         if not isinstance(flags_all, list) or len(flags_all) != len(FLAG_CASES):
             raise Fail("flag_noisy_masks: no results came back")
         for case, flags in enumerate(flags_all):
             probs, masks, fraction = flag_inputs(seed, case)
-            _check_rule(flags, ref_agreement(probs, masks, 1.0), fraction, f"{len(probs)} random images")
+            counted.append((_check_rule(flags, agreement(probs, masks, 1.0), fraction, f"{len(probs)} random images"),
+                            len(probs), fraction))
         rule = None
     except Fail as e:
         rule = str(e)
     except Exception:  # an odd result
         rule = "flag_noisy_masks on random images: the flags could not be read back"
-    with ck.part("flag_noisy_masks: the rule", 1.5 if rule is None else 3.5):
+    with ck.part("flag_noisy_masks: the rule", RULE_W if rule is None else RULE_W + XRAY_W):
         if rule is not None:
             raise Fail(rule + " (the test on the grader's X-rays counts once the rule is right)")
+    with ck.part("flag_noisy_masks: how many are flagged", COUNT_W):
+        if rule is not None:
+            raise Fail("flag_noisy_masks: the count could not be checked (the rule is not right yet)")
+        other = next((c for c in counted if c[0] != NOTEBOOK), None)
+        if other is not None:
+            raise Fail(_count_reason(*other))
     if rule is not None:
         return
     xs = xray_set(seed)
     n = len(xs["masks"])
     ctx = f"the grader's {n} X-rays"
     try:
-        agree = ref_agreement(xs["probs"].astype(np.float32).astype(np.float64) / 255.0, xs["masks"], 1.0)
-        flags = _check_rule(out.get("xray"), agree, FLAG_FRACTION, ctx)
+        agree = agreement(xs["probs"].astype(np.float32).astype(np.float64) / 255.0, xs["masks"], 1.0)
+        flags = xs_flags = out.get("xray")
+        _check_rule(flags, agree, FLAG_FRACTION, ctx)
     except Fail as e:
-        with ck.part("flag_noisy_masks: noisy X-ray masks found", 2.0):
+        with ck.part("flag_noisy_masks: noisy X-ray masks found", XRAY_W):
             raise e
         return
     truth = xs["noisy"]
-    hit = int((flags & truth).sum())
-    precision, recall = hit / max(int(flags.sum()), 1), hit / max(int(truth.sum()), 1)
-    low = min(precision, recall)
-    msg = (f"flag_noisy_masks on {ctx}: your flags have precision {precision:.2f} and recall {recall:.2f} against "
-           f"the record of the corrupted masks")
-    for need in (FOUND_HALF, FOUND_FULL):
-        with ck.part("flag_noisy_masks: noisy X-ray masks found", 1.0):
-            if low < need:
-                raise Fail(f"{msg}; {FOUND_FULL:.2f} needed for full points")
+    hit = int((xs_flags & truth).sum())
+    precision, recall = hit / max(int(xs_flags.sum()), 1), hit / max(int(truth.sum()), 1)
+    levels(ck, "flag_noisy_masks: noisy X-ray masks found", min(precision, recall), XRAY_W, (FOUND_HALF, FOUND_FULL),
+           f"flag_noisy_masks on {ctx}: your flags have precision {precision:.2f} and recall {recall:.2f} against "
+           f"the record of the corrupted masks; {FOUND_FULL:.2f} needed for full points")
 
 
 ITEMS = [

@@ -46,12 +46,6 @@ def mask_agreement(probs, masks, smooth=1.0):
     m = masks.reshape(masks.shape[0], -1).float()
     return 2 * (p * m).sum(1) / (p.sum(1) + m.sum(1) + 1e-8)
 ''' + _FLAG,
-        "smooth only in the denominator": '''
-def mask_agreement(probs, masks, smooth=1.0):
-    p = probs.reshape(probs.shape[0], -1).float()
-    m = masks.reshape(masks.shape[0], -1).float()
-    return 2 * (p * m).sum(1) / (p.sum(1) + m.sum(1) + smooth)
-''' + _FLAG,
         "one Dice over the whole batch (repeated per image)": '''
 def mask_agreement(probs, masks, smooth=1.0):
     d = (2 * (probs * masks).sum() + smooth) / (probs.sum() + masks.sum() + smooth)
@@ -124,5 +118,39 @@ def segmentation_loss(logits, targets):
     dice = (2 * (p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)
     return bce + (1 - dice).mean()
 ''',
+    },
+}
+
+# Correct solutions written to another widely used convention: each loses only its own small part.
+CONVENTIONS = {
+    "hw4.noisy_masks": {
+        "smoothing in the denominator only (MindSpore's nn.DiceLoss)": {
+            "code": '''
+def mask_agreement(probs, masks, smooth=1.0):
+    p = probs.reshape(probs.shape[0], -1).float()
+    m = masks.reshape(masks.shape[0], -1).float()
+    return 2 * (p * m).sum(1) / (p.sum(1) + m.sum(1) + smooth)
+''' + _FLAG,
+            "loses": 0.5, "says": "MindSpore"},
+        "Co-teaching's count: keep int((1 - fraction) N), flag the rest": {
+            "code": _AGREE + '''
+def flag_noisy_masks(probs, masks, fraction=0.25, smooth=1.0):
+    # Han et al. (2018): num_remember = int(remember_rate * len(loss_sorted))
+    a = mask_agreement(probs, masks, smooth)
+    order = torch.argsort(a, descending=True)
+    num_remember = int((1 - fraction) * len(a))
+    flags = torch.ones(len(a), dtype=torch.bool)
+    flags[order[:num_remember]] = False
+    return flags
+''',
+            "loses": 0.5, "says": "Co-teaching"},
+        "the count rounded down: int(fraction N)": {
+            "code": _AGREE + '''
+def flag_noisy_masks(probs, masks, fraction=0.25, smooth=1.0):
+    a = mask_agreement(probs, masks, smooth)
+    k = int(fraction * len(a))
+    return torch.isin(torch.arange(len(a)), torch.topk(a, k, largest=False).indices)
+''',
+            "loses": 0.5, "says": "rounds down"},
     },
 }

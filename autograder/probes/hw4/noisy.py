@@ -114,7 +114,9 @@ _H1 = [[0, 1, 1, 0, 0], [0, 1, 1, 1, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 0]]
 _H2 = [[0, 0, 1, 1, 0], [0, 1, 1, 0, 0], [0, 0, 0, 0, 0], [1, 0, 0, 0, 0]]
 _H0 = [[0] * 5] * 4
 _P1 = [[0.1, 0.9, 0.8, 0.0, 0.0], [0.0, 0.7, 1.0, 0.6, 0.1], [0.0, 0.2, 0.9, 0.0, 0.0], [0.0, 0.0, 0.0, 0.3, 0.0]]
-FLAG_CASES = [(12, 0.25), (10, 0.1), (8, 0.5), (9, 0.3)]   # (N, fraction) on random inputs
+# (N, fraction) on random inputs; 9 * 0.3 and 10 * 0.12 tell rounding from rounding down and from
+# Co-teaching's count (it keeps int((1 - fraction) N) and flags the rest)
+FLAG_CASES = [(12, 0.25), (10, 0.1), (8, 0.5), (9, 0.3), (10, 0.12)]
 
 
 def agreement_cases(seed: int) -> list:

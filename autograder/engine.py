@@ -302,6 +302,8 @@ class Engine:
         cpu = float(reply.get("cpu", 0.0))
         if code == 128 + 24 or (code == 128 + 9 and cpu >= timeout - 0.5):  # the item's CPU seconds ran out
             return Outcome("timeout", None, seconds, output, "cpu")
+        if code == 72:  # probe_server.JAIL_FAILED
+            return Outcome("died", None, seconds, output, "jail")
         info = _exit_text(code)
         if too_big:
             return Outcome("died", None, seconds, output, f"{info}; a result larger than {RESULT_CAP // 2**20} MB")

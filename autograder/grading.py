@@ -98,6 +98,11 @@ def judge_outcome(item: Item, outcome, seed: int) -> ItemResult:
             why = f"did not finish in {limit * WALL_FACTOR + WALL_EXTRA:g} s (waiting or sleeping forever?)"
         return ItemResult(item.id, 0.0, item.points, f"{item.short}: timed out: it {why}", outcome.seconds)
     payload = outcome.payload
+    if outcome.exit_info == "jail":
+        last = _last_error(outcome.output_tail)
+        return ItemResult(item.id, 0.0, item.points,
+                          f"{item.short}: not graded: the grading sandbox could not be set up on this machine "
+                          f"(tell the course staff; {last or 'no detail'})", outcome.seconds, grader_error=True)
     if outcome.status != "ok" or not isinstance(payload, dict):
         last = _last_error(outcome.output_tail)
         why = f"; last error: {last}" if last else ""

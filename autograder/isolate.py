@@ -362,10 +362,10 @@ def _build_root(p: Plan, owner: int | None, ns: dict) -> None:
     new = p.base
     try:
         _mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755")
-        for b, fd in fds.items():
-            _bind(fd, new + b, os.path.isdir(f"/proc/self/fd/{fd}"))
-        for link, target in p.links:
-            os.symlink(target, new + link)
+        # /tmp first: a bound folder may lie below it (a course repository under /tmp)
+        own = f",uid={owner},gid={owner}" if owner is not None else ""
+        os.makedirs(new + "/tmp", exist_ok=True)
+        _mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={SCRATCH_MB}m,mode=0700{own}")
         os.makedirs(new + "/dev", exist_ok=True)
         _mount("tmpfs", new + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=1m,mode=0755")
         for d, fd in devs.items():
@@ -374,12 +374,14 @@ def _build_root(p: Plan, owner: int | None, ns: dict) -> None:
         for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                              ("stderr", "/proc/self/fd/2")):
             os.symlink(target, f"{new}/dev/{name}")
-        own = f",uid={owner},gid={owner}" if owner is not None else ""
-        os.makedirs(new + "/dev/shm")
+        os.makedirs(new + "/dev/shm", exist_ok=True)
         _mount("tmpfs", new + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"size={SHM_MB}m,mode=1777")
-        os.makedirs(new + "/tmp")
-        _mount("tmpfs", new + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={SCRATCH_MB}m,mode=0700{own}")
-        os.makedirs(new + "/proc")
+        for b, fd in fds.items():
+            _bind(fd, new + b, os.path.isdir(f"/proc/self/fd/{fd}"))
+        for link, target in p.links:
+            if not os.path.lexists(new + link):
+                os.symlink(target, new + link)
+        os.makedirs(new + "/proc", exist_ok=True)
         if ns.get("pid"):
             try:
                 _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -388,7 +390,7 @@ def _build_root(p: Plan, owner: int | None, ns: dict) -> None:
                 ns["proc"] = "none"
         else:
             ns["proc"] = "none"
-        os.makedirs(new + "/.old")
+        os.makedirs(new + "/.old", exist_ok=True)
         os.chdir(new)
         _pivot_root(".", ".old")
         os.chdir("/")
@@ -401,6 +403,11 @@ def _build_root(p: Plan, owner: int | None, ns: dict) -> None:
                 os.close(fd)
             except OSError:
                 pass
+
+
+class JailError(Exception):
+    """The system allows namespaces, yet the jail could not be built: the item is not
+    run (a half-built jail could neither be trusted nor run the student's code)."""
 
 
 def child_uid(keeper_pid: int) -> int:
@@ -418,8 +425,8 @@ def enter(p: Plan, ns: dict, keeper_pid: int, memory_mb: int, cpu_seconds: float
         try:
             _build_root(p, owner, st)
             st["root"] = "private"
-        except OSError as e:
-            st["why"].append(f"building the private root failed ({e})")
+        except OSError as e:  # half a jail is worse than none: this item stops, loudly
+            raise JailError(f"could not build the child's private root ({e})") from None
     if st["root"] != "private":
         st["why"].append("no private root: the child sees the files its user can read")
         scratch = os.path.join(p.base, f"w{keeper_pid}")  # removed by the server afterwards

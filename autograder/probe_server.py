@@ -43,6 +43,7 @@ JUDGE_MODULES = ("autograder.core", "autograder.grading", "autograder.engine", "
 STATEMENT_SECONDS = 2.0
 OUTPUT_CAP_BYTES = 2**20
 REQUEST_CAP_BYTES = 512 * 2**20
+JAIL_FAILED = 72  # the runner's exit code when the jail could not be built
 
 
 def _warm(forbid: tuple[str, ...]) -> list[str]:
@@ -238,8 +239,13 @@ def _runner(meta: dict, fds: list[int], ctx: dict, ns: dict, keeper: int, host_t
         # for: SIGXCPU (the item's CPU seconds) needs one. SIGKILL at the hard limit
         # stops code that never returns to Python.
         signal.signal(signal.SIGXCPU, lambda *_: os._exit(128 + signal.SIGXCPU))
-        st = isolate.enter(ctx["plan"], ns, keeper, int(meta.get("memory_mb", 2048)),
-                           float(meta.get("cpu_seconds", 60)), ctx["userns"], host_tasks)
+        try:
+            st = isolate.enter(ctx["plan"], ns, keeper, int(meta.get("memory_mb", 2048)),
+                               float(meta.get("cpu_seconds", 60)), ctx["userns"], host_tasks)
+        except isolate.JailError as e:
+            os.write(2, f"\nJailError: {e}\n".encode())
+            code = JAIL_FAILED
+            raise
         streams = [_CappedText(1), _CappedText(2)]
         sys.stdout, sys.stderr = streams
         os.environ.clear()
@@ -264,6 +270,8 @@ def _runner(meta: dict, fds: list[int], ctx: dict, ns: dict, keeper: int, host_t
         os.close(res_fd)
         code = 0
     except BaseException:  # noqa: BLE001
+        if code == JAIL_FAILED:
+            os._exit(code)
         try:
             import traceback
 

@@ -210,3 +210,29 @@ def test_the_probe_server_environment_holds_no_secret(monkeypatch):
         server.close()
     assert b"s3cr3t-value" not in env and b"COURSE_KIT_SECRET" not in env
     assert sys.executable
+
+
+def test_a_course_folder_under_tmp_grades_right(tmp_path):
+    """The child's private /tmp is mounted before the folders it binds, so a course
+    repository that lives under /tmp (throw-away courses, CI checkouts) keeps its
+    student package visible; and a jail that cannot be built is never half-built."""
+    import shutil
+    import subprocess
+
+    course = tmp_path / "course"
+    for sub in ("autograder", "cnnkit", "data_scripts"):
+        shutil.copytree(ROOT / sub, course / sub, ignore=shutil.ignore_patterns("__pycache__"))
+    src = ("import glob\nimport cnnkit\n\ndef batchnorm_forward(*args, **kwargs):\n"
+           "    raise ValueError('sees ' + cnnkit.__name__ + ' and ' + glob.__name__)\n")
+    nb = tmp_path / "hw1.ipynb"
+    nb.write_bytes(_nb([{"cell_type": "code", "metadata": {}, "source": src}]))
+    env = dict(os.environ, PYTHONPATH=str(course))
+    code = ("import sys, json\nfrom autograder import grading, engine\n"
+            f"r = grading.grade_notebook({str(nb)!r}, 'hw1', items=['hw1.batchnorm_forward'])\n"
+            "print(json.dumps([r.items[0].reason, r.notes, engine.shared().isolation(())]))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    reason, notes, iso = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "ValueError: sees cnnkit and glob" in reason, reason  # the child ran, with its packages
+    assert not notes, notes

@@ -10,7 +10,8 @@ warm across the whole class within one ``nbgrader autograde`` run) and writes ev
 hidden-test cell's output itself: the reason on stdout and the points as the cell's
 value, never above the cell's points. nbgrader's ``SaveAutoGrades`` then stores
 exactly the engine's points; the formgrader, manual grading, feedback and export work
-as before. Student cells keep no output (nbgrader's ``ClearOutput`` already cleared
+as before. A notebook of an assignment that is not the kit's (a course's own classic
+assignment) is executed in a kernel by nbgrader's Execute, unchanged. Student cells keep no output (nbgrader's ``ClearOutput`` already cleared
 what was submitted), so nothing the student wrote into the file counts.
 """
 from __future__ import annotations
@@ -92,10 +93,12 @@ class SealedAutograde(Preprocessor):
 
         tests = _test_cells(nb)
         hw_id = _assignment_of(nb, resources)
-        if hw_id is None:
-            for cell in tests:
-                _set_outputs(cell, "0 points: this notebook does not belong to a course-kit assignment", None)
-            return nb, resources
+        if hw_id is None:  # a course's own classic assignment: nbgrader's usual kernel run
+            from nbgrader.preprocessors import Execute
+
+            self.log.info("course kit: %s is not a course-kit assignment; executing it in a kernel as nbgrader does",
+                          (resources.get("nbgrader") or {}).get("assignment"))
+            return Execute(config=self.config, log=self.log).preprocess(nb, resources)
         hw = get_assignment(hw_id)
         wanted = {}
         for cell in tests:

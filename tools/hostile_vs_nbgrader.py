@@ -6,10 +6,12 @@ In a throw-away course folder (its own copy of the graders, so an attack that
 writes into them harms only the copy) it:
 
 1. runs ``nbgrader autograde hw1 --student CASE`` on every case of
-   ``tests/hostile_corpus`` (HW1, whose hidden-test cells call our grader);
+   ``tests/hostile_corpus`` (HW1, which this kit's configuration grades with the
+   sealed engine, no kernel);
 2. does the same on a tiny *classic* assignment, one ``batchnorm_backward`` with a
    classic nbgrader hidden-test cell (``assert np.allclose(...)`` in the kernel),
-   with the same attacks;
+   with the same attacks (not a kit assignment, so nbgrader executes it in a kernel,
+   as stock nbgrader does);
 3. runs ``nbgrader autograde hw1`` once over a whole class (a reference, the
    ``kill_grader`` case, another reference) to see whether one case stops the rest;
 4. runs ``python -m autograder grade-all`` over the same HW1 corpus;
@@ -232,7 +234,13 @@ class Course:
 
 def observe(course: Course, hw: str, student: str, proc, listener: Listener, seconds: float) -> dict:
     out = course.dir / "autograded" / student / hw / f"{hw}.ipynb"
-    text = out.read_text(errors="replace") if out.is_file() else ""
+    text = ""
+    if out.is_file():  # what the autograded notebook shows: its cells' outputs, not the student's source
+        try:
+            cells = json.loads(out.read_text(errors="replace")).get("cells", [])
+        except ValueError:
+            cells = []
+        text = json.dumps([c.get("outputs", []) for c in cells if isinstance(c, dict)])
     notes = []
     if proc.returncode not in (0,):
         notes.append("nbgrader killed by a signal" if proc.returncode < 0 and proc.returncode != -999 else
@@ -355,7 +363,7 @@ def main() -> int:
         print(f"whole-class nbgrader autograde over {klass}: exit {whole['rc']}, totals stored {whole['graded']}")
     print()
     print("batchnorm_backward points of 10 [the notebook's total]")
-    print("| case | nbgrader autograde, our hidden cells | nbgrader autograde, classic assert cell | grade-all |")
+    print("| case | nbgrader autograde, sealed engine (this kit) | nbgrader autograde, classic assert cell in a kernel | grade-all |")
     print("| --- | --- | --- | --- |")
     for name, r in results.items():
         ga = r["grade-all"]

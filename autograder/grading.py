@@ -30,6 +30,7 @@ class ItemResult:
     grader_error: bool = False
     load_notes: tuple = ()
     detail: str = ""  # for the course staff only (a grader's traceback); never in the reason
+    overhead: float | None = None  # the child's seconds outside the probe: fork, jail, loading the definitions
 
     def as_dict(self) -> dict:
         d = {"id": self.id, "points": self.points, "max_points": self.max_points, "reason": self.reason,
@@ -141,7 +142,10 @@ def judge_outcome(item: Item, outcome, seed: int) -> ItemResult:
         if os.environ.get("COURSE_KIT_DEBUG"):
             print(detail, file=sys.stderr)
     points = max(0.0, min(float(points), float(item.points)))
-    return ItemResult(item.id, points, item.points, f"{item.short}: {reason}", outcome.seconds, err, load_notes, detail)
+    probe_s = payload.get("__probe_seconds__")
+    overhead = outcome.seconds - probe_s if isinstance(probe_s, (int, float)) else None
+    return ItemResult(item.id, points, item.points, f"{item.short}: {reason}", outcome.seconds, err, load_notes, detail,
+                      overhead)
 
 
 def _timeout_scale() -> float:

@@ -316,13 +316,15 @@ def _run_probe(request: dict, runtime) -> dict:
         return {"__load__": problems, "__absent__": absent}
     ns = runtime.Namespace(namespace, request.get("given"))
     probe = registry()[request["item"]]
+    start = time.monotonic()
     try:
         out = probe(ns, seed)
     except runtime.MissingFunction as e:
         return {"__load__": problems, "__absent__": [str(e)]}
     except BaseException as e:  # noqa: BLE001 -- the student's value broke the probe
         return {"__load__": problems, "__probe_error__": runtime.error_text(e)}
-    return {"__load__": problems, "out": out}
+    # how long the probe itself ran: the rest of the child's time is the engine's overhead
+    return {"__load__": problems, "out": out, "__probe_seconds__": round(time.monotonic() - start, 4)}
 
 
 def _selftest(st: dict, request: dict) -> dict:

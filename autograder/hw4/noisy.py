@@ -49,14 +49,20 @@ Student API:
         alone and unweighted BCE + Dice are slower and often end below 0.40.
 
 The grader (probe, child side) draws 160 training X-rays (48x48; 25 % of their masks
-corrupted, which the grader drops itself, using the generator's record) from the public
-seed, builds ``ResidualEncoder(1, widths=(8, 16, 32))`` followed by its own copy of the
-given decoder, and trains it with **its own loop**: Adam (one-cycle schedule, peak 5e-3),
+corrupted) from the public seed and keeps the masks the student's ``flag_noisy_masks``
+does not flag (003 P8: the student's noisy-mask handling decides which masks train). The
+flags are computed from lesion probabilities the judge sends (``give``): those of the
+noisy-mask item's reference model, trained on other X-rays with every mask, on these
+training X-rays. When the flags cannot be used, every mask trains (and the reason says
+so). The grader then builds ``ResidualEncoder(1, widths=(8, 16, 32))`` followed by its own
+copy of the given decoder, and trains it with **its own loop**: Adam (one-cycle schedule, peak 5e-3),
 batches of 8, 90 steps, the student's loss, a CPU-time cap. It returns the predicted
 masks (logit > 0) of the held-out X-rays the judge sent (``give``: 120 clean X-rays drawn
 from ``held_out_seed``, images only). The judge holds their true masks and computes the
 Dice over all their pixels: >= 0.40 is full marks, less earns part of the points in steps
-from 0.25 up. Plain unweighted BCE stays far below on every seed.
+from 0.25 up. Plain unweighted BCE stays far below on every seed. On the grading seeds
+the reference (its flags, weighted BCE + soft Dice) reaches 0.54-0.62; the same loss on
+every mask (no flag) 0.31-0.49; plain BCE 0.00.
 """
 from __future__ import annotations
 
@@ -65,9 +71,9 @@ import functools
 import numpy as np
 
 from ..core import Bad, Fail, Item, held_out_seed
-from ..judging import item_of, levels, short
-from ..probes.hw4.noisy import (CAP_S, FLAG_CASES, FLAG_FRACTION, SIZE, STEPS, WIDTHS, agreement_cases, flag_inputs,
-                                probe_caries, probe_noisy)
+from ..judging import item_of, levels, short, status_note, tier_thresholds, time_part, trained
+from ..probes.hw4.noisy import (CAP_S, FLAG_CASES, FLAG_FRACTION, SIZE, STEPS, WIDTHS, agreement_cases, caries_train,
+                                flag_inputs, probe_caries, probe_noisy)
 from ..probes.hw4.resunet import build_resunet
 from ..probes.kit.train import budgeted_training, in_chunks
 from .losses import NOTEBOOK, PLACEMENT_TEXT, PLACEMENTS
@@ -98,7 +104,9 @@ def caries_eval(seed: int) -> dict:
 
 
 def give_caries(seed: int) -> dict:
-    return {"images": caries_eval(seed)["images"].copy()}
+    """The held-out X-rays (images only), and the reference model's probabilities for the
+    training X-rays, which the student's flag_noisy_masks reads to decide which masks train."""
+    return {"images": caries_eval(seed)["images"].copy(), "probs": caries_train_probs(seed).copy()}
 
 
 # --------------------------------------------------------------------------
@@ -111,17 +119,6 @@ def _preds(res: dict, n: int, who: str) -> np.ndarray:
         raise Fail(f"{who}: its predicted masks for the {n} held-out X-rays are malformed (expected one "
                    f"{SIZE}x{SIZE} mask per X-ray)")
     return np.unpackbits(p, axis=-1)[..., :SIZE]
-
-
-def _tiers(ck, name: str, value: float, weight: float, tiers: int, what: str, note: str) -> None:
-    floor = THRESHOLD / 2
-    reached = sum(1 for i in range(1, tiers + 1) if value >= floor + (THRESHOLD - floor) * i / tiers - 1e-9)
-    if reached:
-        with ck.part(name, weight * reached / tiers):
-            pass
-    if reached < tiers:
-        with ck.part(name, weight * (tiers - reached) / tiers):
-            raise Fail(f"{what} {value:.2f}, below the {THRESHOLD:.2f} needed for full points{note}")
 
 
 def _loss_problem(loss) -> str | None:
@@ -168,19 +165,14 @@ def judge_caries(out, seed, ck):
         return
     res = out.get("train")
     who = f"{MODEL_TEXT}, trained by the grader with your segmentation_loss"
-    if not isinstance(res, dict):
-        with ck.part("segmentation_loss training: Dice", total - 1.0):
-            raise Fail(res.describe(who) if isinstance(res, Bad) else f"{who}: no result came back")
+    res = trained(res, who, ck, [("segmentation_loss training: Dice", total - 1.0)])
+    if res is None:
         return
-    status, done = res.get("status"), res.get("steps")
-    done = done if isinstance(done, int) and not isinstance(done, bool) else "?"
-    with ck.part("segmentation_loss training: time", 1.0):
-        if status == "capped":
-            raise Fail(f"{who}: too slow, the grader's {CAP_S:g} s CPU budget ran out after {done} of {STEPS} "
-                       "steps; keep the encoder to two 3x3 convs per level")
-    note = {"diverged": f" (the loss became NaN/inf or not a scalar after {done} steps)",
-            "capped": f" (only {done} of {STEPS} steps fitted in the time budget)"}.get(
-                status if isinstance(status, str) else "", "")
+    time_part(ck, "segmentation_loss training: time", 1.0, res,
+              f"{who}: too slow, the grader's {CAP_S:g} s CPU budget ran out after {{done}} of {{steps}} steps; keep "
+              "the encoder to two 3x3 convs per level", STEPS)
+    note = status_note(res, STEPS, diverged="the loss became NaN/inf or not a scalar") if res.get("status") in (
+        "diverged", "capped") else ""
     data = caries_eval(seed)
     try:
         d = dice_score(_preds(res, N_EVAL, who), data["clean_masks"])
@@ -191,7 +183,20 @@ def judge_caries(out, seed, ck):
     if d < THRESHOLD / 2 and not note:
         note = ("; with ~0.4 % lesion pixels plain BCE learns to predict 'healthy' everywhere: weight the lesions "
                 "(pos_weight 10-50, alone or plus a soft Dice term)")
-    _tiers(ck, "segmentation_loss training: Dice", d, 8.0, 4, f"{who}: Dice on {N_EVAL} held-out X-rays", note)
+    note += _masks_note(out.get("masks"))
+    levels(ck, "segmentation_loss training: Dice", d, 8.0, tier_thresholds(THRESHOLD / 2, THRESHOLD, 4),
+           f"{who}: Dice on {N_EVAL} held-out X-rays {d:.2f}, below the {THRESHOLD:.2f} needed for full points{note}")
+
+
+def _masks_note(rec) -> str:
+    """What the reason says about the masks the grader trained on (003 P8: the student's flags chose them)."""
+    flags = rec.get("flags") if isinstance(rec, dict) else None
+    if isinstance(flags, Bad):
+        return ("; it trained on every mask, the corrupted ones included: "
+                + flags.describe("flag_noisy_masks on the training X-rays"))
+    if isinstance(flags, np.ndarray) and flags.dtype == np.bool_ and not flags.any():
+        return "; your flag_noisy_masks flagged no training mask, so it trained on the corrupted ones too"
+    return ""
 
 
 # ==========================================================================
@@ -260,11 +265,25 @@ def reference_loss(logits, targets):
     return bce + (1 - dice).mean()
 
 
-def reference_probs(train: dict, seed: int) -> tuple[np.ndarray, dict]:
-    """Train the grader's reference ResUNet on every mask of ``train`` (corrupted ones
-    included) with the toolkit's loop and return its lesion probabilities, as uint8 (N, H, W)
-    in units of 1/255, with the CPU seconds and steps. One thread and private RNG state: the
-    same bytes in every process, and the caller's RNGs untouched."""
+def _one_thread_probs(model, images: np.ndarray) -> np.ndarray:
+    """The model's lesion probabilities for ``images`` (N, H, W), as uint8 in units of 1/255, on one thread."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        x = torch.from_numpy(images)[:, None]
+        p = torch.cat([torch.sigmoid(z) for z in in_chunks(model, x, 40)])[:, 0]
+    finally:
+        torch.set_num_threads(threads)
+    return np.rint(p.double().numpy() * 255.0).astype(np.uint8)
+
+
+def reference_model(train: dict, seed: int):
+    """The grader's reference ResUNet trained on every mask of ``train`` (corrupted ones
+    included) with the toolkit's loop, in eval mode, with the CPU seconds and steps. One
+    thread and private RNG state: the same bytes in every process, and the caller's RNGs
+    untouched."""
     import torch
 
     threads = torch.get_num_threads()
@@ -277,11 +296,15 @@ def reference_probs(train: dict, seed: int) -> tuple[np.ndarray, dict]:
             y = torch.from_numpy(train["masks"]).float()[:, None]
             res = budgeted_training(model, lambda idx, gen: reference_loss(model(x[idx]), y[idx]), len(x),
                                     steps=FLAG_STEPS, batch=FLAG_BATCH, lr=FLAG_LR, seed=seed, one_cycle=0.2)
-            p = torch.cat([torch.sigmoid(z) for z in in_chunks(model, x, 40)])[:, 0]
     finally:
         torch.set_num_threads(threads)
-    q = np.rint(p.double().numpy() * 255.0).astype(np.uint8)
-    return q, {"steps": res["steps"], "seconds": res["seconds"]}
+    return model, {"steps": res["steps"], "seconds": res["seconds"]}
+
+
+def reference_probs(train: dict, seed: int) -> tuple[np.ndarray, dict]:
+    """The reference model's probabilities for its own training X-rays (uint8, units of 1/255)."""
+    model, info = reference_model(train, seed)
+    return _one_thread_probs(model, train["images"]), info
 
 
 @functools.lru_cache(maxsize=4)
@@ -289,9 +312,10 @@ def _xray_set(held_seed: int) -> dict:
     from data_scripts.dental import dental_arrays
 
     train = dental_arrays(N_XRAY, size=SIZE, seed=held_seed, noise_fraction=0.25)
-    q, info = reference_probs(train, held_seed % 2 ** 31)
-    return {"probs": q, "masks": train["masks"], "noisy": np.asarray(train["noisy"], dtype=bool),
-            "clean_masks": train["clean_masks"], "info": info}
+    model, info = reference_model(train, held_seed % 2 ** 31)
+    return {"probs": _one_thread_probs(model, train["images"]), "masks": train["masks"],
+            "noisy": np.asarray(train["noisy"], dtype=bool), "clean_masks": train["clean_masks"], "info": info,
+            "model": model}
 
 
 def xray_set(seed: int) -> dict:
@@ -299,6 +323,19 @@ def xray_set(seed: int) -> dict:
     probabilities and the annotated masks (sent to the probe), and the generator's record
     of the corrupted masks (kept), from a seed only the judge can derive."""
     return _xray_set(held_out_seed("hw4.noisy_masks", seed))
+
+
+@functools.lru_cache(maxsize=4)
+def _caries_train_probs(held_seed: int, seed: int) -> np.ndarray:
+    return _one_thread_probs(_xray_set(held_seed)["model"], caries_train(seed)["images"])
+
+
+def caries_train_probs(seed: int) -> np.ndarray:
+    """hw4.caries_segmentation (003 P8): the lesion probabilities the student's
+    ``flag_noisy_masks`` judges the caries training masks by: the noisy-mask item's
+    reference model (trained on other X-rays, every mask included) on the caries item's
+    training X-rays (drawn from the public seed), uint8 in units of 1/255."""
+    return _caries_train_probs(held_out_seed("hw4.noisy_masks", seed), int(seed))
 
 
 def give_noisy(seed: int) -> dict:

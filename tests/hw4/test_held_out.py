@@ -22,14 +22,14 @@ from autograder.probes.hw4 import PROBES
 from autograder.probes.kit.train import given_array
 from tests.kit import ROOT, SEEDS
 
-GIVEN_KEYS = {"hw4.colorization": ["L"], "hw4.denoising_ae": ["noisy"], "hw4.caries_segmentation": ["images"],
+GIVEN_KEYS = {"hw4.colorization": ["L"], "hw4.denoising_ae": ["noisy"], "hw4.caries_segmentation": ["images", "probs"],
               "hw4.noisy_masks": ["masks", "probs"]}
 
 
 def test_probes_import_no_judge():
     code = ("import sys, json, autograder.probes.hw4 as p; "
             "bad = [m for m in sys.modules if m.startswith(('autograder.core', 'autograder.grading', "
-            "'autograder.sandbox', 'autograder.hw'))]; print(json.dumps([len(p.PROBES), bad]))")
+            "'autograder.sandbox', 'autograder.hw', 'autograder.judging'))]; print(json.dumps([len(p.PROBES), bad]))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     n, bad = json.loads(out.stdout.strip().splitlines()[-1])
     assert bad == [] and n == len(get_assignment("hw4").items)

@@ -10,10 +10,11 @@ a quarter of them corrupted). Which masks are corrupted only the judge knows.
 
 hw4.caries_segmentation: builds ``ResidualEncoder(1, widths=(8, 16, 32))`` followed by
 the given decoder, trains it with the grader's own loop and the student's
-``segmentation_loss`` on training X-rays drawn from the public seed (the corrupted masks
-dropped, using the generator's record), and returns its predicted masks (logit > 0)
-for the held-out X-rays the judge sent (``ns.given["images"]``); only the judge holds
-their true masks.
+``segmentation_loss`` on training X-rays drawn from the public seed, on the masks the
+student's ``flag_noisy_masks`` does not flag (003 P8: it reads the probabilities the judge
+sent, ``ns.given["probs"]``, its reference model's; every mask when the flags cannot be
+used), and returns its predicted masks (logit > 0) for the held-out X-rays the judge sent
+(``ns.given["images"]``); only the judge holds their true masks.
 """
 from __future__ import annotations
 
@@ -62,13 +63,33 @@ def _loss_record(ns):
             "finite": bool(torch.isfinite(loss.detach()).all()) if loss.is_floating_point() else False}
 
 
-def train_caries(ns, model, train: dict, images: np.ndarray, seed: int) -> dict:
-    """The grader's loop: the toolkit's budgeted loop, Adam (one-cycle), batches of 8 by passes
-    over seeded permutations, the student's loss, a CPU-time cap; then the predicted masks
-    (logit > 0) of ``images``, bit-packed along the rows."""
+def caries_keep(ns, train: dict, probs: np.ndarray | None) -> tuple[np.ndarray, dict]:
+    """Which training masks the grader trains on (003 P8): those the student's
+    ``flag_noisy_masks`` does not flag, judging them by the probabilities the judge sent
+    (its reference model's). Every mask when the flags cannot be used; the record says why."""
     import torch
 
-    keep = ~train["noisy"]
+    n = len(train["masks"])
+    if probs is None or len(probs) != n:
+        return np.ones(n, dtype=bool), {"flags": Bad("missing", "the probabilities did not reach the grader's training run")}
+    p = torch.from_numpy(probs.astype(np.float32) / np.float32(255.0))[:, None]
+    m = torch.from_numpy(train["masks"]).float()[:, None]
+    flags = _flags(ns.call("flag_noisy_masks", p, m, fraction=FLAG_FRACTION), n)
+    if isinstance(flags, Bad):
+        return np.ones(n, dtype=bool), {"flags": flags}
+    keep = ~flags
+    if keep.sum() < BATCH:  # (almost) everything flagged: nothing left to train on
+        return np.ones(n, dtype=bool), {"flags": Bad("missing", f"flagged {int(flags.sum())} of {n} masks, "
+                                                                 f"leaving fewer than {BATCH} to train on")}
+    return keep, {"flags": flags, "kept": int(keep.sum())}
+
+
+def train_caries(ns, model, train: dict, keep: np.ndarray, images: np.ndarray, seed: int) -> dict:
+    """The grader's loop: the toolkit's budgeted loop, Adam (one-cycle), batches of 8 by passes
+    over seeded permutations, the student's loss on the masks in ``keep``, a CPU-time cap;
+    then the predicted masks (logit > 0) of ``images``, bit-packed along the rows."""
+    import torch
+
     x = torch.from_numpy(train["images"][keep])[:, None]
     y = torch.from_numpy(train["masks"][keep]).float()[:, None]
     loss_fn = ns.get("segmentation_loss")
@@ -101,7 +122,10 @@ def probe_caries(ns, seed):
     if images is None:
         out["train"] = Bad("missing", "the held-out X-rays did not reach the grader's training run")
         return out
-    out["train"] = ns.guard(train_caries, ns, model, caries_train(seed), images, seed)
+    train = caries_train(seed)
+    probs = given_array(ns.given, "probs", (SIZE, SIZE), dtype=np.uint8)
+    keep, out["masks"] = caries_keep(ns, train, probs)
+    out["train"] = ns.guard(train_caries, ns, model, train, keep, images, seed)
     return out
 
 

@@ -8,7 +8,8 @@ this holds what the homeworks' judges used to write again each:
   (:func:`part`, :func:`checking`, :func:`attempt`), one message for several parts
   (:func:`fail_all`), short renderings of untrusted values (:func:`short`);
 * convention splits: :func:`matches` and :func:`which` recognise which of several widely
-  used conventions a wrong value follows, so that a small part of its own can name both;
+  used conventions a value follows, and :func:`convention_part` is the small part of its
+  own that the other convention costs, with a reason naming both;
 * the grader-trained items: what the training returned (:func:`trained`), its time part
   and status note (:func:`time_part`, :func:`status_note`), points in steps up to a
   threshold (:func:`levels`, :func:`accuracy_tiers`);
@@ -79,6 +80,27 @@ def attempt(where: str, fn: Callable, *args, **kwargs) -> tuple[Any, str | None]
         return None, str(e)
     except Exception:  # noqa: BLE001
         return None, unexpected(where)
+
+
+def convention_part(ck: Checker, name: str, weight: float, followed: str, checked: bool, unchecked: str) -> None:
+    """The small part of its own that one convention split costs. The value parts accept both
+    conventions (they compare where the conventions agree, or accept either); this part
+    fails with ``followed``, the reason naming both conventions, when the submission follows
+    the other one ("" when it follows the notebook's). When no case of the function came out
+    right (``checked`` false: a blank or broken function), it fails with ``unchecked`` (the
+    first failure of the value parts), so nothing is earned here for nothing."""
+    with ck.part(name, weight):
+        if not checked:
+            raise Fail(unchecked)
+        if followed:
+            raise Fail(followed)
+
+
+def any_passed(ck: Checker, *names: str) -> tuple[bool, str]:
+    """(whether a part called one of ``names`` has passed so far, the first failure among them):
+    what :func:`convention_part` needs to know about the value parts it follows."""
+    done = [(ok, msg) for name, _, ok, msg in ck.parts if name in names]
+    return any(ok for ok, _ in done), next((msg for ok, msg in done if not ok), "no case could be checked")
 
 
 def fail_all(ck: Checker, parts: list[tuple[str, float]], message: str) -> None:

@@ -43,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Fail, Item, unwrap
-from ..judging import item_of, short
+from ..judging import any_passed, convention_part, item_of, short
 from ..probes.hw4.losses import BCE_LARGE, BCE_SOFT, bce_cases, dice_cases, probe_bce, probe_dice, soft_cases
 
 TOL = 2e-5  # the student's code runs in float32, the references in float64
@@ -254,18 +254,21 @@ def judge_dice(out, seed, ck):
             rec = rec if isinstance(rec, dict) else {"value": rec}
             unwrap(rec.get("value"), "soft_dice_loss")
             _grad(rec, ref_soft_dice(z, t, smooth, up, forms_of[i])[1], "soft_dice_loss", ctx)
-    with ck.part("Dice: where the smoothing term goes", SMOOTH_W):
-        if seen.placement:
-            name, where = next(iter(seen.placement.items()))
-            raise Fail(f"dice_coefficient and soft_dice_loss: this notebook adds the smoothing term s once to the "
-                       f"numerator and once to the denominator, (2|P.T| + s) / (|P| + |T| + s); yours "
-                       f"{PLACEMENT_TEXT[name]} ({where})")
-    with ck.part("Dice: the reduction over the batch", BATCH_W):
-        if seen.pooled:
-            raise Fail(f"dice_coefficient and soft_dice_loss: this notebook takes the Dice of every image, then the "
-                       f"mean over the batch; yours pools the sums over the whole batch into one Dice, as "
-                       f"segmentation_models_pytorch's DiceLoss (binary mode) and nnU-Net's batch_dice do "
-                       f"({seen.pooled})")
+    checked, first = any_passed(ck, "dice_coefficient", "soft_dice_loss: value")
+    followed = ""
+    if seen.placement:
+        name, where = next(iter(seen.placement.items()))
+        followed = (f"dice_coefficient and soft_dice_loss: this notebook adds the smoothing term s once to the "
+                    f"numerator and once to the denominator, (2|P.T| + s) / (|P| + |T| + s); yours "
+                    f"{PLACEMENT_TEXT[name]} ({where})")
+    convention_part(ck, "Dice: where the smoothing term goes", SMOOTH_W, followed, checked, first)
+    followed = ""
+    if seen.pooled:
+        followed = (f"dice_coefficient and soft_dice_loss: this notebook takes the Dice of every image, then the "
+                    f"mean over the batch; yours pools the sums over the whole batch into one Dice, as "
+                    f"segmentation_models_pytorch's DiceLoss (binary mode) and nnU-Net's batch_dice do "
+                    f"({seen.pooled})")
+    convention_part(ck, "Dice: the reduction over the batch", BATCH_W, followed, checked, first)
 
 
 # --------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..core import Bad, Fail, Item
 from ..probes.hw4.resunet import CASES, encoder_input, probe
-from .common import short
+from ..judging import short
 
 TOL = 1e-4
 

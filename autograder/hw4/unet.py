@@ -54,6 +54,7 @@ import functools
 import numpy as np
 
 from ..core import Bad, Fail, Item, held_out_seed, unwrap
+from ..judging import any_passed, convention_part, levels, status_note, time_part, trained
 from ..probes.hw4.unet import (AB_SCALE, CAP_S, COLOR_CASES, L_SCALE, PATCH, STEPS, UNET_ARGS, UNET_CASES, colour_train,
                                helper_images, probe_colorization, probe_unet, rgb_inputs)
 
@@ -134,20 +135,49 @@ def _check_layers(rec: dict, kwargs: dict, ctx: str) -> None:
                "two 3x3 convs per level, the bottleneck at base*2**depth, a final 1x1 conv")
 
 
-def _check_ups(rec: dict, kwargs: dict, ctx: str) -> None:
-    _, want = reference_layers(**kwargs)
+# The up-convolution's kernel: U-Net's 2x2 (kernel_size=2, stride=2) here; other exact doublings
+# are accepted by the up-convolution part and charged in a small part of their own.
+UP_KERNELS = {
+    (4, 1, 0): "4x4 with stride 2 and padding 1, as pix2pix's and DCGAN's generators do",
+    (3, 1, 1): "3x3 with stride 2, padding 1 and output_padding 1, as Keras's Conv2DTranspose(3, strides=2, "
+               "padding='same') does",
+}
+
+
+def _ups(rec: dict, ctx: str) -> list[tuple]:
+    """(in, out, kernel, stride, padding, output_padding) of every ConvTranspose2d (square kernels)."""
     got = []
     for u in rec.get("ups") or []:
-        if not isinstance(u, (list, tuple)) or len(u) != 5:
+        if not isinstance(u, (list, tuple)) or len(u) != 7 or not all(isinstance(v, int) for v in u):
             raise Fail(f"{ctx}: its layers could not be read")
-        got.append((int(u[0]), int(u[1]), int(u[2]), int(u[4])) if u[2] == u[3] else tuple(u))
+        if u[2] != u[3]:
+            raise Fail(f"{ctx}: an up-convolution with a non-square {u[2]}x{u[3]} kernel")
+        got.append((u[0], u[1], u[2], u[4], u[5], u[6]))
+    return got
+
+
+def _check_ups(rec: dict, kwargs: dict, ctx: str) -> None:
+    _, want = reference_layers(**kwargs)
+    got = _ups(rec, ctx)
     if not got:
         how = " (it upsamples by interpolation: " + ", ".join(rec.get("upsample") or []) + ")" if rec.get("upsample") else ""
         raise Fail(f"{ctx}: no nn.ConvTranspose2d{how}; this task asks for a learned up-convolution in each decoder "
                    f"level, nn.ConvTranspose2d(2c, c, kernel_size=2, stride=2)")
-    if sorted(got) != sorted(want):
-        raise Fail(f"{ctx}: up-convolutions {sorted(got)} as (in, out, kernel, stride), expected {sorted(want)}: "
-                   f"one ConvTranspose2d(2c, c, kernel_size=2, stride=2) per decoder level, halving the channels")
+    # (in, out, stride) as the task's, each doubling the size exactly: (H - 1) 2 - 2p + k + op = 2H
+    doubling = [(i, o, 2, 2) if s == 2 and k - 2 * p + op == 2 else (i, o, k, s) for i, o, k, s, p, op in got]
+    if sorted(doubling) != sorted(want):
+        raise Fail(f"{ctx}: up-convolutions {sorted((i, o, k, s) for i, o, k, s, _, _ in got)} as (in, out, kernel, "
+                   f"stride), expected {sorted(want)}: one ConvTranspose2d(2c, c, kernel_size=2, stride=2) per decoder "
+                   f"level, halving the channels and doubling the size")
+
+
+def _check_up_kernel(rec: dict, kwargs: dict, ctx: str) -> None:
+    _check_ups(rec, kwargs, ctx)  # the kernel counts once the up-convolutions are right
+    for _, _, k, s, p, op in _ups(rec, ctx):
+        if (k, p, op) != (2, 0, 0) and s == 2 and k - 2 * p + op == 2:
+            how = UP_KERNELS.get((k, p, op), f"{k}x{k} with stride 2, padding {p} and output_padding {op}")
+            raise Fail(f"{ctx}: the task's up-convolution is U-Net's 2x2 (Ronneberger et al.: kernel_size=2, "
+                       f"stride=2); yours is {how}")
 
 
 def _check_shapes(rec: dict, kwargs: dict, shapes: list, ctx: str) -> None:
@@ -204,8 +234,10 @@ def judge_unet(out, seed, ck):
             _check_shapes(_rec(out, case, ctx), kwargs, shapes, ctx)
         with ck.part("UNet: layers", 2 / n):
             _check_layers(_rec(out, case, ctx), kwargs, ctx)
-        with ck.part("UNet: up-convolution", 1 / n):
+        with ck.part("UNet: up-convolution", 0.75 / n):
             _check_ups(_rec(out, case, ctx), kwargs, ctx)
+        with ck.part("UNet: the up-convolution's kernel", 0.25 / n):
+            _check_up_kernel(_rec(out, case, ctx), kwargs, ctx)
         with ck.part("UNet: skip connections", 2 / n):
             _check_skips(_rec(out, case, ctx), kwargs, ctx)
         with ck.part("UNet: gradients", 1 / n):
@@ -277,10 +309,17 @@ def colour_ratio(pred: np.ndarray, ab_eval: np.ndarray, seed: int) -> float:
     return mse / base
 
 
-def _check_pair(got, img: np.ndarray, ctx: str) -> None:
+# The L channel's scaling: L*/100 in [0, 1] here; pix2pix's colorization data set uses L*/50 - 1 in [-1, 1]
+# (and the same ab / 110). Accepted by both helpers' parts, charged in a small part of its own.
+PIX2PIX_L = "L*/50 - 1 in [-1, 1], as pix2pix's colorization data set does"
+
+
+def _check_pair(got, img: np.ndarray, ctx: str) -> str:
+    """The (L, ab) of rgb_to_lab_channels; returns the L scaling it follows ("" for the notebook's)."""
     if isinstance(got, Bad):
         raise Fail(got.describe(ctx))
     L_want, ab_want = reference_lab(img)
+    scaling = ""
     for v, want, name, rng in ((got[0], L_want, "L", "[0, 1]: L*/100"), (got[1], ab_want, "ab", "(a*, b*)/110")):
         if isinstance(v, Bad):
             raise Fail(v.describe(f"{ctx}: {name}"))
@@ -292,6 +331,8 @@ def _check_pair(got, img: np.ndarray, ctx: str) -> None:
         if not np.all(np.isfinite(v)):
             raise Fail(f"{ctx}: {name} contains NaN or inf")
         err = float(np.max(np.abs(v.astype(np.float64) - want)))
+        if name == "L" and err > 2e-3 and float(np.max(np.abs(v.astype(np.float64) - (2 * want - 1)))) <= 4e-3:
+            scaling, err = PIX2PIX_L, 0.0
         if err > 2e-3:
             hint = ""
             if name == "L" and abs(float(v.max()) - 100 * float(want.max())) < 1:
@@ -301,6 +342,7 @@ def _check_pair(got, img: np.ndarray, ctx: str) -> None:
             elif name == "L" and float(np.abs(v - want).mean()) > 0.05:
                 hint = " (use skimage.color.rgb2lab on RGB values in [0, 1]; not a grey-level mean)"
             raise Fail(f"{ctx}: {name} differs from skimage.color.rgb2lab scaled to {rng} by up to {err:.3g}{hint}")
+    return scaling
 
 
 def judge_colorization(out, seed, ck):
@@ -308,12 +350,14 @@ def judge_colorization(out, seed, ck):
     labs = out.get("lab") if isinstance(out.get("lab"), list) else []
     rgbs = out.get("rgb") if isinstance(out.get("rgb"), list) else []
     n = len(COLOR_CASES)
+    scaling = ""  # the first other L scaling a helper follows, with where
     for case in range(n):
         img = helper_images(seed, case)
         ctx = f"rgb_to_lab_channels on uint8 images of shape {img.shape}"
-        with ck.part("rgb_to_lab_channels", 2 / n):
-            _check_pair(labs[case] if case < len(labs) else Bad("missing", "no result"), img, ctx)
-        with ck.part("lab_channels_to_rgb", 1 / n):
+        with ck.part("rgb_to_lab_channels", 1.75 / n):
+            other = _check_pair(labs[case] if case < len(labs) else Bad("missing", "no result"), img, ctx)
+            scaling = scaling or (other and f"{other} ({ctx})")
+        with ck.part("lab_channels_to_rgb", 0.75 / n):
             L, ab = rgb_inputs(seed, case)
             want = reference_rgb(L.astype(np.float64), ab.astype(np.float64))
             got = rgbs[case] if case < len(rgbs) else Bad("missing", "no result")
@@ -325,25 +369,25 @@ def judge_colorization(out, seed, ck):
                 raise Fail(f"{c2}: contains NaN or inf")
             err = float(np.max(np.abs(got.astype(np.float64) - want)))
             if err > 2e-3:
+                pix = reference_rgb((L.astype(np.float64) + 1) / 2, ab.astype(np.float64))
+                if float(np.max(np.abs(got.astype(np.float64) - pix))) <= 2e-3:
+                    scaling = scaling or f"{PIX2PIX_L} ({c2}: it reads L as L*/50 - 1)"
+                    continue
                 hint = " (values 0-255? return floats in [0, 1])" if float(got.max()) > 2 else ""
                 raise Fail(f"{c2}: differs from skimage.color.lab2rgb of (100 L, 110 a, 110 b) by up to {err:.3g}{hint}")
+    followed = (f"rgb_to_lab_channels and lab_channels_to_rgb: this notebook's L channel is L*/100 in [0, 1]; "
+                f"yours is {scaling}") if scaling else ""
+    convention_part(ck, "Lab helpers: the scaling of L", 0.5, followed,
+                    *any_passed(ck, "rgb_to_lab_channels", "lab_channels_to_rgb"))
 
-    res = out.get("train", Bad("missing", "no result"))
     who = f"{UNET_TEXT} trained by the grader"
-    if not isinstance(res, dict):
-        msg = res.describe(who) if isinstance(res, Bad) else f"{who}: no result came back"
-        with ck.part("UNet: colour error", 5.0):
-            raise Fail(msg)
+    res = trained(out.get("train", Bad("missing", "no result")), who, ck, [("UNet: colour error", 5.0)])
+    if res is None:
         return
-    status, done = res.get("status"), res.get("steps")
-    done = done if isinstance(done, int) and not isinstance(done, bool) else "?"
-    with ck.part("UNet: training time", 0.5):
-        if status == "capped":
-            raise Fail(f"{who}: too slow, the grader's {CAP_S:g} CPU-second budget ran out after {done} of {STEPS} "
-                       f"steps; keep the U-Net of the task (no extra layers)")
-    note = {"diverged": f" (the loss became NaN/inf after {done} steps)",
-            "capped": f" (only {done} of {STEPS} steps fitted in the time budget)",
-            "no parameters": " (the model has no trainable parameters)"}.get(status if isinstance(status, str) else "", "")
+    time_part(ck, "UNet: training time", 0.5, res,
+              f"{who}: too slow, the grader's {CAP_S:g} CPU-second budget ran out after {{done}} of {{steps}} steps; "
+              "keep the U-Net of the task (no extra layers)", STEPS)
+    note = status_note(res, STEPS)
     try:
         _, ab_eval = eval_set(seed)
         pred = res.get("pred")
@@ -357,14 +401,9 @@ def judge_colorization(out, seed, ck):
         with ck.part("UNet: colour error", 4.5):
             raise e
         return
-    msg = (f"{who}: its ab error on {TEST_N} held-out patches is {ratio:.2f} x that of predicting the mean "
-           f"colour everywhere; needs <= {FULL_RATIO} for full points{note}")
-    if ratio <= HALF_RATIO:
-        with ck.part("UNet: colour error", 4.5 if ratio <= FULL_RATIO else 2.25):
-            pass
-    if ratio > FULL_RATIO:
-        with ck.part("UNet: colour error", 4.5 if ratio > HALF_RATIO else 2.25):
-            raise Fail(msg)
+    levels(ck, "UNet: colour error", ratio, 4.5, (HALF_RATIO, FULL_RATIO),
+           f"{who}: its ab error on {TEST_N} held-out patches is {ratio:.2f} x that of predicting the mean colour "
+           f"everywhere; needs <= {FULL_RATIO} for full points{note}", higher_is_better=False)
 
 
 ITEMS = [

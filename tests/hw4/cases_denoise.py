@@ -139,3 +139,16 @@ def dilated_stack(channels, k, d, i):
 ''',
     },
 }
+
+# Correct solutions written to another widely used convention: each loses only its own small part.
+CONVENTIONS = {
+    "hw4.denoising_ae": {
+        "the mean of per-image PSNRs (BasicSR, torchmetrics with dim=(1, 2, 3))": {
+            "code": '''
+def psnr(pred, target, max_val=1.0):
+    mse = ((pred.double() - target.double()) ** 2).flatten(1).mean(dim=1)
+    return float((10 * torch.log10(max_val ** 2 / mse)).mean())
+''',
+            "loses": 0.25, "says": "BasicSR"},
+    },
+}

@@ -222,3 +222,48 @@ def lab_channels_to_rgb(L, ab):
 ''',
     },
 }
+
+# Correct solutions written to another widely used convention: each loses only its own small part.
+_UNET_UP = _UNET_HEAD + '''
+        for w in reversed(widths):
+            self.up.append({up})
+            self.dec.append(unet_block(2 * w, w))
+        self.head = nn.Conv2d(base, out_channels, 1)
+
+    def forward(self, x):
+        skips = []
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+            x = self.pool(x)
+        x = self.bottleneck(x)
+        for up, block, skip in zip(self.up, self.dec, reversed(skips)):
+            x = block(torch.cat([skip, up(x)], dim=1))
+        return self.head(x)
+'''
+
+CONVENTIONS = {
+    "hw4.unet": {
+        "pix2pix's 4x4 up-convolutions (stride 2, padding 1)": {
+            "code": _UNET_UP.format(up="nn.ConvTranspose2d(2 * w, w, kernel_size=4, stride=2, padding=1)"),
+            "loses": 0.25, "says": "pix2pix"},
+        "Keras's Conv2DTranspose(3, strides=2, padding='same'): padding 1, output_padding 1": {
+            "code": _UNET_UP.format(up="nn.ConvTranspose2d(2 * w, w, 3, stride=2, padding=1, output_padding=1)"),
+            "loses": 0.25, "says": "Keras"},
+    },
+    "hw4.colorization": {
+        "pix2pix's L channel: L*/50 - 1 in [-1, 1]": {
+            "code": '''
+def rgb_to_lab_channels(images):
+    # pytorch-CycleGAN-and-pix2pix, colorization data set: A = L / 50 - 1, B = ab / 110
+    lab = rgb2lab(images / 255.0).astype(np.float32).transpose(0, 3, 1, 2)
+    return lab[:, :1] / 50.0 - 1.0, lab[:, 1:] / 110.0
+
+
+def lab_channels_to_rgb(L, ab):
+    lab = np.concatenate([(L + 1.0) * 50.0, ab * 110.0], axis=1).transpose(0, 2, 3, 1)
+    return np.clip(lab2rgb(lab.astype(np.float64)), 0, 1).astype(np.float32)
+''',
+            "loses": 0.5, "says": "pix2pix"},
+    },
+}

@@ -66,7 +66,8 @@ def _probe_unet_case(ns, kwargs: dict, shapes: list, seed: int, case: int) -> di
         "convs": [[int(m.in_channels), int(m.out_channels), int(m.kernel_size[0]), int(m.kernel_size[1]),
                    int(m.stride[0]), int(m.groups)] for m in mods if isinstance(m, nn.Conv2d)],
         "ups": [[int(m.in_channels), int(m.out_channels), int(m.kernel_size[0]), int(m.kernel_size[1]),
-                 int(m.stride[0])] for m in mods if isinstance(m, nn.ConvTranspose2d)],
+                 int(m.stride[0]), int(m.padding[0]) if isinstance(m.padding, tuple) else -1,
+                 int(m.output_padding[0])] for m in mods if isinstance(m, nn.ConvTranspose2d)],
         "upsample": sorted({type(m).__name__ for m in net.modules() if isinstance(m, (nn.Upsample, nn.UpsamplingNearest2d,
                                                                                         nn.UpsamplingBilinear2d))}),
     }

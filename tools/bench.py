@@ -5,7 +5,11 @@ In a throw-away course folder: N submissions (reference, blank, half-done in tur
 Measures, in one run on one machine:
   - one submission with `python -m autograder grade` (median of --repeat runs);
   - one submission with `nbgrader autograde --student` (median of --repeat runs);
-  - all N with `nbgrader autograde`;
+  - all N with `nbgrader autograde` through the sealed engine (this kit's configuration);
+  - all N with *stock* `nbgrader autograde` (--stock): nbgrader's own Execute in the
+    student's kernel, on the same notebooks whose hidden-test cells are classic: each
+    runs the item's probe and judge in the kernel and asserts full points (the same
+    checks, executed the way plain nbgrader courses do);
   - all N with `python -m autograder grade-all`, 1 worker and 2 workers;
   - the per-submission overhead of grade-all: wall time per submission minus the
     time the graders themselves took (the reports' own `seconds`);
@@ -50,6 +54,52 @@ def runs(xs: list[float]) -> str:
     return "median of " + ", ".join(f"{x:.1f}" for x in xs) if len(xs) > 1 else f"{xs[0]:.1f}"
 
 
+STOCK_CONFIG = """c = get_config()  # noqa: F821
+import os
+c.CourseDirectory.course_id = "stock-bench"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}
+c.Execute.timeout = 600
+"""
+
+CLASSIC_CELL = """### BEGIN HIDDEN TESTS
+from autograder.core import Checker, find_item
+from autograder.probes import registry
+from autograder.probes.runtime import Namespace
+_item = find_item({item!r})
+_ck = Checker(_item.points)
+_item.judge(registry()[_item.id](Namespace(globals()), 2024), 2024, _ck)
+assert _ck.result()[0] == _item.points, _ck.result()[1]
+### END HIDDEN TESTS
+"""
+
+
+def make_stock_course(course: Path, hw: str, n: int) -> Path:
+    """A plain nbgrader course: stock configuration (Execute in the student's kernel)
+    and the same notebook whose hidden-test cells are classic asserts running the
+    item's probe and judge in the kernel; the same N submissions."""
+    a = get_assignment(hw)
+    stock = course / "stock"
+    (stock / "source" / hw).mkdir(parents=True)
+    (stock / "nbgrader_config.py").write_text(STOCK_CONFIG)
+    src = json.loads((course / "source" / hw / a.notebook).read_text())
+    for cell in src["cells"]:
+        md = cell.get("metadata", {}).get("nbgrader", {})
+        if md.get("grade") and not md.get("solution") and cell["cell_type"] == "code":
+            item = f"{hw}.{md['grade_id'][:-len('_tests')]}"
+            cell["source"] = CLASSIC_CELL.format(item=item)
+    (stock / "source" / hw / a.notebook).write_text(json.dumps(src))
+    py = sys.executable
+    timed([py, "-m", "nbgrader", "generate_assignment", hw, "--force"], stock)
+    release = json.loads((stock / "release" / hw / a.notebook).read_text())
+    ids = solution_cells(src)
+    kinds = [make_submission(release, src), make_submission(release, src, fill=set()),
+             make_submission(release, src, fill=set(ids[::2]))]
+    for i in range(n):
+        write(kinds[i % 3], stock / "submitted" / f"s{i:03d}" / hw / a.notebook)
+    return stock
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=40)
@@ -59,6 +109,7 @@ def main() -> int:
     p.add_argument("--dask", action="store_true", help="also grade-all --dask --workers 2 (a LocalCluster of two workers)")
     p.add_argument("--gradebook", default="", help="with --dask: store the points in this gradebook (e.g. postgresql://...)")
     p.add_argument("--skip-nbgrader", action="store_true", help="leave nbgrader autograde out")
+    p.add_argument("--stock", action="store_true", help="also stock nbgrader (kernel + classic assert cells)")
     p.add_argument("--json", default="", help="also write the figures here")
     args = p.parse_args()
     hw, a = args.hw, get_assignment(args.hw)
@@ -79,6 +130,8 @@ def main() -> int:
     one = course / "submitted" / "s000" / hw / a.notebook
     subs = course / "submitted"
 
+    stock = make_stock_course(course, hw, args.n) if args.stock else None
+
     fig: dict = {"n": args.n, "hw": hw, "cores": os.cpu_count(), "loadavg_before": os.getloadavg()}
     fig["cli_one"] = [timed([py, "-m", "autograder", "grade", str(one)], ROOT) for _ in range(args.repeat)]
     if not args.skip_nbgrader:
@@ -95,6 +148,8 @@ def main() -> int:
     for r in range(args.rounds):
         if not args.skip_nbgrader:
             fig.setdefault("nbgrader_all", []).append(timed([py, "-m", "nbgrader", "autograde", hw, "--force"], course))
+        if stock is not None:
+            fig.setdefault("stock_all", []).append(timed([py, "-m", "nbgrader", "autograde", hw, "--force"], stock))
         for workers in (1, 2):
             t, inside = grade_all(f"{workers}", "--workers", str(workers))
             fig.setdefault(f"grade_all_{workers}", []).append(t)
@@ -121,6 +176,11 @@ def main() -> int:
         td = med(fig["dask_2"])
         print(f"{n} submissions, grade-all --dask, 2 workers{' + gradebook ' + args.gradebook.split('@')[-1] if args.gradebook else ''}: "
               f"{runs(fig['dask_2'])} s ({td / n:.2f} s each; graders themselves {med(fig['inside_dask']):.2f} s each)")
+    if "stock_all" in fig:
+        st = med(fig["stock_all"])
+        print(f"{n} submissions, stock nbgrader (kernel, classic asserts): {runs(fig['stock_all'])} s ({st / n:.2f} s each)")
+        if "nbgrader_all" in fig:
+            print(f"nbgrader autograde through the engine vs stock nbgrader: {st / med(fig['nbgrader_all']):.1f}x faster")
     line = f"speed-up 1 -> 2 workers: {t1 / t2:.2f}x"
     if "nbgrader_all" in fig:
         line += f";  grade-all (2 workers) vs nbgrader autograde: {med(fig['nbgrader_all']) / t2:.1f}x faster"

@@ -50,7 +50,8 @@ def test_reference_json_shape(tmp_path):
     items, report = grade(tmp_path)
     assert set(report) >= {"assignment", "total", "max", "items"}
     assert report["assignment"] == "hw1"
-    assert all(set(r) == {"id", "points", "max_points", "reason"} for r in report["items"])
+    assert all(set(r) == {"id", "points", "max_points", "reason", "seconds"} for r in report["items"])
+    assert all(isinstance(r["seconds"], float) and 0 <= r["seconds"] < 600 for r in report["items"])
     assert report["total"] == report["max"] == sum(r["max_points"] for r in report["items"])
 
 

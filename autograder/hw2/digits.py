@@ -30,8 +30,8 @@ on the held-out scans (and on the training scans) is full marks; less earns part
 the accuracy points, in steps from 57.5 % (halfway between chance, 25 %, and 90 %) up
 to 90 %.
 
-The helpers that HW5's judge imports from here (``best_match``, ``fail_all``,
-``transform_draws``) stay importable.
+The image helpers (``best_match``, the Normalize detection) are the toolkit's
+(autograder/judging), shared with HW5's face augmentation.
 """
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ from ..probes.hw2.digits import (AUG_DRAWS, AUG_SCANS, BATCH, DIGIT_CAP_S, DIGIT
                                  DIGIT_STEPS, SPLIT_CASES, augment_images, digits_labels, grader_split,
                                  label_inputs, probe_augment, probe_labels, probe_model, probe_split, split_inputs,
                                  transform_draws)
+from ..judging import accuracy_tiers, best_match, fail_all
 from .common import channel_normalization, checking, part, short, undo_normalization
 
 # --------------------------------------------------------------------------
@@ -82,31 +83,6 @@ def judge_build(out: dict, fn: str, n_classes: int, ck, weight: float, rest: flo
     with ck.part(name, weight):
         pass
     return True
-
-
-def fail_all(ck, parts: list[tuple[str, float]], message: str) -> None:
-    """Fail the weight of all ``parts`` at once, with one message."""
-    with ck.part(parts[0][0], sum(w for _, w in parts)):
-        raise Fail(message)
-
-
-def accuracy_tiers(ck, name: str, acc, chance: float, threshold: float, weight: float, tiers: int, what: str,
-                   note: str = "") -> None:
-    """Full weight at ``acc >= threshold``; below it, ``weight / tiers`` for each of the
-    ``tiers`` evenly spaced levels that ``acc`` reaches, from halfway between chance
-    and the threshold (exclusive) up to the threshold. So a model no better than
-    halfway (a linear model on the pixels, say) earns nothing here."""
-    floor = (chance + threshold) / 2
-    reached = 0
-    if isinstance(acc, float):
-        reached = sum(1 for i in range(1, tiers + 1) if acc >= floor + (threshold - floor) * i / tiers - 1e-9)
-    if reached:
-        with ck.part(name, weight * reached / tiers):
-            pass
-    if reached < tiers:
-        with ck.part(name, weight * (tiers - reached) / tiers):
-            raise Fail(f"{what} {acc:.1%} after the grader's training, below the {threshold:.0%} needed for full points"
-                       f"{note}")
 
 
 def predictions(res: dict, k: int, n: int, n_classes: int) -> np.ndarray:
@@ -328,22 +304,6 @@ MIN_MATCH = 0.70     # mean best match (normalised cross-correlation) with the o
 MAX_MIRRORED = 0.15  # share of augmented images that match a mirrored / upside-down original better
 EVAL_T = "make_transforms(False)"
 TRAIN_T = "make_transforms(True)"
-
-
-def best_match(template: np.ndarray, image: np.ndarray) -> float:
-    """max over positions of |normalised cross-correlation| of ``template`` with the
-    windows of ``image`` (template matching)."""
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    with np.errstate(all="ignore"):
-        t = template - template.mean()
-        tn = float(np.sqrt((t * t).sum()))
-        w = sliding_window_view(image, t.shape)
-        num = np.einsum("ijkl,kl->ij", w, t)
-        wm = w.mean(axis=(2, 3))
-        wn = np.sqrt(np.maximum((w * w).sum(axis=(2, 3)) - wm ** 2 * t.size, 1e-12))
-        best = float(np.max(np.abs(num / (wn * tn + 1e-12))))
-    return best if np.isfinite(best) else 0.0
 
 
 def augment_stats(originals: np.ndarray, outputs: list[list[np.ndarray]]) -> tuple[float, float]:

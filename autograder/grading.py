@@ -156,11 +156,18 @@ def _timeout_scale() -> float:
 
 
 def _warm_judges() -> None:
-    """Import what the judges need while the first children run (the CLI's start-up)."""
+    """Import what the judges need while the first children run (the CLI's start-up):
+    torch (the references), scikit-learn's metrics (HW1's and HW5's oracles) and
+    torch.optim's first step (it imports more on first use)."""
     try:
-        import torch  # noqa: F401
+        import torch
 
         torch.set_num_threads(1)
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
+        p.sum().backward()
+        opt.step()
+        import sklearn.metrics  # noqa: F401
     except Exception:  # noqa: BLE001
         pass
 
@@ -172,8 +179,8 @@ def grade_extracted(extracted: nbmod.Extracted, assignment: Assignment, chosen: 
     eng = engine or engmod.shared()
     defined = extracted.defined()
     results: dict[int, ItemResult] = {}
-    reqs, where = [], []
     snippets = [{"cell": s.cell, "line": s.line, "kind": s.kind, "source": s.source} for s in extracted.snippets]
+    plain, giving = [], []  # the items to run: without, then with data the judge gives
     for i, item in enumerate(chosen):
         missing = [f for f in item.functions if f not in defined]
         if missing:
@@ -181,28 +188,41 @@ def grade_extracted(extracted: nbmod.Extracted, assignment: Assignment, chosen: 
             hint = f" ({extracted.problems[0]})" if extracted.problems else ""
             results[i] = ItemResult(item.id, 0.0, item.points,
                                     f"{item.short}: {names} not found in the notebook (renamed or deleted?){hint}")
-            continue
-        try:
-            given = item.give(seed) if item.give else None
-        except Exception:  # noqa: BLE001 -- a grader bug: say so, keep the other items
-            results[i] = ItemResult(item.id, 0.0, item.points, f"{item.short}: internal grader error, tell the course staff",
-                                    grader_error=True, detail=traceback.format_exc(limit=8))
-            continue
-        reqs.append(engmod.Request(item.id, seed, snippets, tuple(item.functions), tuple(item.forbid), given,
-                                   item.timeout * _timeout_scale(), item.memory_mb))
-        where.append(i)
+        else:
+            (giving if item.give else plain).append(i)
     warm = None
-    if reqs and "torch" not in sys.modules:
-        # torch for the judges, imported while the first children run; joined before
-        # the first judge (a concurrent import of torch from two threads breaks it)
+    if (plain or giving) and "torch" not in sys.modules:
+        # what the judges import, imported while the first children run (the items that
+        # need no given data go first); joined before the first judge and before any
+        # ``give`` (a concurrent import of torch from two threads breaks it)
         warm = threading.Thread(target=_warm_judges, daemon=True)
         warm.start()
-    for k, outcome in eng.run_many(reqs, parallel):
-        if warm is not None:
+
+    def request(i: int, given) -> engmod.Request:
+        item = chosen[i]
+        return engmod.Request(item.id, seed, snippets, tuple(item.functions), tuple(item.forbid), given,
+                              item.timeout * _timeout_scale(), item.memory_mb)
+
+    for batch in (plain, giving):
+        if warm is not None and batch is giving:
             warm.join()
             warm = None
-        i = where[k]
-        results[i] = judge_outcome(chosen[i], outcome, seed)
+        reqs, where = [], []
+        for i in batch:
+            try:
+                given = chosen[i].give(seed) if chosen[i].give else None
+            except Exception:  # noqa: BLE001 -- a grader bug: say so, keep the other items
+                results[i] = ItemResult(chosen[i].id, 0.0, chosen[i].points,
+                                        f"{chosen[i].short}: internal grader error, tell the course staff",
+                                        grader_error=True, detail=traceback.format_exc(limit=8))
+                continue
+            reqs.append(request(i, given))
+            where.append(i)
+        for k, outcome in eng.run_many(reqs, parallel):
+            if warm is not None:
+                warm.join()
+                warm = None
+            results[where[k]] = judge_outcome(chosen[where[k]], outcome, seed)
     return [results[i] for i in range(len(chosen))]
 
 

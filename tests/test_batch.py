@@ -96,3 +96,20 @@ def test_changed_notebook_is_graded_again(klass):
 def test_empty_folder_is_an_error(tmp_path):
     proc = grade_all(tmp_path)
     assert proc.returncode == 2 and "no submissions found" in proc.stderr
+
+
+def test_csv_of_one_assignment_holds_only_its_rows(klass):
+    """`grade-all --assignment hw1 --csv X`: X has hw1's rows only, though the results
+    folder also holds another homework's (graded earlier in the same folder)."""
+    (klass / "ref" / "hw2").mkdir()
+    (klass / "ref" / "hw2" / "hw2.ipynb").write_text('{"cells": [')
+    first = grade_all(klass)
+    assert first.returncode == 0, first.stderr
+    both = list(csv.DictReader(open(klass.parent / "autograder-results" / "grades.csv")))
+    assert {r["assignment"] for r in both} == {"hw1", "hw2"}
+    only = klass.parent / "hw1.csv"
+    again = grade_all(klass, "--assignment", "hw1", "--csv", str(only))
+    assert again.returncode == 0 and "0 graded now, 5 already graded" in again.stdout, again.stdout + again.stderr
+    rows = list(csv.DictReader(open(only)))
+    assert len(rows) == 5 and {r["assignment"] for r in rows} == {"hw1"}
+    assert not any(k.startswith("hw2.") for k in rows[0])

@@ -4,6 +4,8 @@ every mutant (a plausible mistake) loses points, and a differently written
 correct solution earns full points."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.kit import ASSIGNMENTS, SEEDS, cases, conventions, get_assignment, grade, reference_cells, release_cells
@@ -35,6 +37,11 @@ def test_blank_release_earns_nothing(hw):
     earned = [f"{r.id}: {r.points} ({r.reason})" for r in report.items if r.points > 0]
     assert not earned, "\n".join(earned)
     assert all("not implemented" in r.reason or "NotImplementedError" in r.reason for r in report.items)
+    # every reason names the function (or class) of the notebook it is about
+    defined = {m for cell in release_cells(hw) for m in re.findall(r"^\s*(?:def|class) (\w+)", cell, re.M)}
+    unnamed = [f"{r.id}: {r.reason}" for r in report.items
+               if not any(f"`{name}`" in r.reason or f"{name}(" in r.reason for name in defined)]
+    assert not unnamed, "\n".join(unnamed)
 
 
 @pytest.mark.parametrize("hw,item,name", _param(0))

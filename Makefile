@@ -42,7 +42,7 @@ notebooks: setup
 
 # Source notebooks -> student notebooks (release/), with nbgrader itself.
 release: notebooks
-	for a in $(ASSIGNMENTS); do $(PY) -m nbgrader generate_assignment $$a --force --log-level=WARN || exit 1; done
+	for a in $(ASSIGNMENTS); do $(PY) -m nbgrader generate_assignment $$a --force --log-level=ERROR || exit 1; done
 
 demo: release
 	$(PY) tools/demo.py $(ASSIGNMENTS)

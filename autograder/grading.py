@@ -180,7 +180,7 @@ def grade_extracted(extracted: nbmod.Extracted, assignment: Assignment, chosen: 
     defined = extracted.defined()
     results: dict[int, ItemResult] = {}
     snippets = [{"cell": s.cell, "line": s.line, "kind": s.kind, "source": s.source} for s in extracted.snippets]
-    plain, giving = [], []  # the items to run: without, then with data the judge gives
+    plain, giving = [], []  # the items to run: without and with data the judge gives
     for i, item in enumerate(chosen):
         missing = [f for f in item.functions if f not in defined]
         if missing:
@@ -203,7 +203,10 @@ def grade_extracted(extracted: nbmod.Extracted, assignment: Assignment, chosen: 
         return engmod.Request(item.id, seed, snippets, tuple(item.functions), tuple(item.forbid), given,
                               item.timeout * _timeout_scale(), item.memory_mb)
 
-    for batch in (plain, giving):
+    # with the judges' imports still running, the items without given data go first (their
+    # ``give`` waits for torch); otherwise all run as one batch, with no barrier between them
+    batches = (plain, giving) if warm is not None else (sorted(plain + giving),)
+    for batch in batches:
         if warm is not None and batch is giving:
             warm.join()
             warm = None
